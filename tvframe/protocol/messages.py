@@ -1,0 +1,624 @@
+"""Server payloads decoded into typed events; client methods encoded. No I/O.
+
+Every server message is untrusted: shapes are checked and a bad one raises
+:class:`~tvframe.errors.MessageError` naming the method and what was wrong. Events are frozen,
+slotted dataclasses; bars travel as numpy columns, never one object per bar.
+Shapes follow ``protocol.md`` §6 and the captures in ``shared/captures``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from tvframe.errors import MessageError
+from tvframe.protocol.framing import Heartbeat, encode_frame
+
+__all__ = [
+    "NA",
+    "Bars",
+    "CriticalErrorEvent",
+    "DataUpdate",
+    "Event",
+    "Hello",
+    "ProtocolErrorEvent",
+    "QuoteCompleted",
+    "QuoteData",
+    "SeriesCompleted",
+    "SeriesData",
+    "SeriesErrorEvent",
+    "SeriesLoading",
+    "SeriesTimeframe",
+    "StudyCompleted",
+    "StudyDeleted",
+    "StudyErrorEvent",
+    "StudyLoading",
+    "StudyPoints",
+    "SymbolErrorEvent",
+    "SymbolResolved",
+    "TickmarkUpdate",
+    "TimescaleUpdate",
+    "UnknownMessage",
+    "decode_message",
+    "encode_message",
+    "symbol_descriptor",
+]
+
+#: TradingView's "no value" sentinel in study plots and quotes (``protocol.md`` §2).
+NA = 1e100
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+_EMPTY_F: FloatArray = np.empty(0, dtype=np.float64)
+_EMPTY_I: IntArray = np.empty(0, dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Bars:
+    """Bars as columns. ``index`` is the server's bar index (negative for paged history);
+    ``time`` is the bar open in UTC epoch seconds; ``volume`` is NaN where the instrument
+    has none (5-element bars, ``protocol.md`` §6)."""
+
+    index: IntArray
+    time: FloatArray
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @classmethod
+    def empty(cls) -> Bars:
+        """No bars."""
+        return cls(_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StudyPoints:
+    """Indicator values: ``values[:, 0]`` is time, ``values[:, k]`` plot ``k-1``; NA → NaN."""
+
+    study_id: str
+    turnaround: str | None
+    index: IntArray
+    values: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesData:
+    """The bars of one series in a ``timescale_update`` or ``du``."""
+
+    series_id: str
+    turnaround: str | None
+    bars: Bars
+    bar_close_time: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The server's first message (``protocol.md`` §2.2)."""
+
+    session_id: str
+    timestamp_ms: int | None
+    release: str
+    protocol: str
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolResolved:
+    """``symbol_resolved [cs, symId, info]``."""
+
+    session: str
+    symbol_id: str
+    info: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TimescaleUpdate:
+    """``timescale_update [cs, objects, timescale]``: bars and study points, plus the time scale."""
+
+    session: str
+    series: tuple[SeriesData, ...]
+    studies: tuple[StudyPoints, ...]
+    index: int
+    zoffset: int
+
+
+@dataclass(frozen=True, slots=True)
+class DataUpdate:
+    """``du [cs, objects]``: live updates of the forming bar, new bars, or study points."""
+
+    session: str
+    series: tuple[SeriesData, ...]
+    studies: tuple[StudyPoints, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesLoading:
+    """``series_loading [cs, sid, turnaround]``."""
+
+    session: str
+    series_id: str
+    turnaround: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesCompleted:
+    """``series_completed [cs, sid, updateMode, turnaround, {rt_update_period}]``."""
+
+    session: str
+    series_id: str
+    update_mode: str
+    turnaround: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesTimeframe:
+    """``series_timeframe [cs, sid, turnaround, from, to, timeframe, final]``."""
+
+    session: str
+    series_id: str
+    turnaround: str
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesErrorEvent:
+    """``series_error [cs, sid, turnaround, reason, node]``; reason flattened to text."""
+
+    session: str
+    series_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolErrorEvent:
+    """``symbol_error [cs, symId, reason, …details]``."""
+
+    session: str
+    symbol_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StudyLoading:
+    """``study_loading [cs, studyId, fullTurnaround]``."""
+
+    session: str
+    study_id: str
+    turnaround: str
+
+
+@dataclass(frozen=True, slots=True)
+class StudyCompleted:
+    """``study_completed [cs, studyId, fullTurnaround]``."""
+
+    session: str
+    study_id: str
+    turnaround: str
+
+
+@dataclass(frozen=True, slots=True)
+class StudyDeleted:
+    """``study_deleted [cs, studyId, fullTurnaround]``."""
+
+    session: str
+    study_id: str
+    turnaround: str
+
+
+@dataclass(frozen=True, slots=True)
+class StudyErrorEvent:
+    """``study_error [cs, studyId, fullTurnaround, reason, node]``; reason flattened to text."""
+
+    session: str
+    study_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalErrorEvent:
+    """``critical_error [session, reason, info]``: the addressed session is dead."""
+
+    session: str
+    reason: str
+    info: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolErrorEvent:
+    """``protocol_error [reason]``: the server closes the connection after it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteData:
+    """``qsd [qs, {n, s, v}]``: the first ones full, later ones sparse diffs."""
+
+    session: str
+    key: str
+    status: str
+    values: dict[str, Any]
+    errmsg: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteCompleted:
+    """``quote_completed [qs, key]``."""
+
+    session: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class TickmarkUpdate:
+    """``tickmark_update [cs, timescale]``: chart decoration only."""
+
+    session: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """A well-formed message of a method tvframe does not act on (kept, never dropped)."""
+
+    method: str
+    params: tuple[Any, ...]
+
+
+Event = (
+    Hello
+    | Heartbeat
+    | SymbolResolved
+    | TimescaleUpdate
+    | DataUpdate
+    | SeriesLoading
+    | SeriesCompleted
+    | SeriesTimeframe
+    | SeriesErrorEvent
+    | SymbolErrorEvent
+    | StudyLoading
+    | StudyCompleted
+    | StudyDeleted
+    | StudyErrorEvent
+    | CriticalErrorEvent
+    | ProtocolErrorEvent
+    | QuoteData
+    | QuoteCompleted
+    | TickmarkUpdate
+    | UnknownMessage
+)
+
+
+# --- shape checks ---------------------------------------------------------------------
+
+
+def _param(method: str, params: list[Any], i: int, kind: type | tuple[type, ...]) -> Any:
+    if i >= len(params):
+        raise MessageError(f"{method}: expected at least {i + 1} params, got {len(params)}")
+    value = params[i]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise MessageError(
+            f"{method}: param {i} should be {_kind_name(kind)}, got {type(value).__name__} "
+            f"{_clip(value)}"
+        )
+    return value
+
+
+def _opt_str(params: list[Any], i: int) -> str | None:
+    value = params[i] if i < len(params) else None
+    return value if isinstance(value, str) else None
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    if isinstance(kind, tuple):
+        return " or ".join(k.__name__ for k in kind)
+    return kind.__name__
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _reason_text(reason: Any) -> str:
+    """Flatten a reason that may be a string or a ``{error, ctx}`` template (§6)."""
+    if isinstance(reason, str):
+        return reason
+    if isinstance(reason, dict) and isinstance(reason.get("error"), str):
+        text: str = reason["error"]
+        ctx = reason.get("ctx")
+        if isinstance(ctx, dict):
+            for key, val in ctx.items():
+                text = text.replace("{" + str(key) + "}", str(val))
+        return text
+    return _clip(reason)
+
+
+def _bars(method: str, series_id: str, points: Any) -> Bars:
+    if not isinstance(points, list):
+        raise MessageError(f"{method}: series {series_id!r} 's' is {type(points).__name__}, not a list")
+    if not points:
+        return Bars.empty()
+    try:
+        idx = np.array([p["i"] for p in points])
+        vals = np.array([p["v"] for p in points])
+    except (TypeError, KeyError, ValueError) as exc:
+        raise MessageError(f"{method}: series {series_id!r} has a malformed bar: {exc}") from exc
+    if idx.dtype.kind != "i" or idx.ndim != 1:
+        raise MessageError(f"{method}: series {series_id!r} bar indexes are not integers")
+    if vals.ndim != 2 or vals.dtype.kind not in "if" or vals.shape[1] not in (5, 6):
+        raise MessageError(
+            f"{method}: series {series_id!r} bars must be 5 or 6 numbers "
+            "[time, open, high, low, close(, volume)]"
+        )
+    vals = vals.astype(np.float64, copy=False)
+    volume = vals[:, 5].copy() if vals.shape[1] == 6 else np.full(len(vals), np.nan)
+    return Bars(
+        idx.astype(np.int64, copy=False),
+        vals[:, 0].copy(),
+        vals[:, 1].copy(),
+        vals[:, 2].copy(),
+        vals[:, 3].copy(),
+        vals[:, 4].copy(),
+        volume,
+    )
+
+
+def _study_points(method: str, study_id: str, obj: dict[str, Any]) -> StudyPoints:
+    points = obj.get("st")
+    turnaround = obj.get("t") if isinstance(obj.get("t"), str) else None
+    if not isinstance(points, list):
+        raise MessageError(f"{method}: study {study_id!r} 'st' is not a list")
+    if not points:
+        return StudyPoints(study_id, turnaround, _EMPTY_I, np.empty((0, 1)))
+    try:
+        idx = np.array([p["i"] for p in points])
+        vals = np.array([p["v"] for p in points])
+    except (TypeError, KeyError, ValueError) as exc:
+        raise MessageError(f"{method}: study {study_id!r} has a malformed point: {exc}") from exc
+    if idx.dtype.kind != "i" or idx.ndim != 1 or vals.ndim != 2 or vals.dtype.kind not in "if":
+        raise MessageError(f"{method}: study {study_id!r} points must be [time, plots…] numbers")
+    vals = vals.astype(np.float64)
+    vals[vals >= NA] = np.nan
+    return StudyPoints(study_id, turnaround, idx.astype(np.int64, copy=False), vals)
+
+
+def _objects(
+    method: str, objects: Any
+) -> tuple[tuple[SeriesData, ...], tuple[StudyPoints, ...]]:
+    if not isinstance(objects, dict):
+        raise MessageError(f"{method}: param 1 should be an object, got {type(objects).__name__}")
+    series: list[SeriesData] = []
+    studies: list[StudyPoints] = []
+    for key, obj in objects.items():
+        if not isinstance(obj, dict):
+            raise MessageError(f"{method}: entry {key!r} is {type(obj).__name__}, not an object")
+        if "st" in obj:
+            studies.append(_study_points(method, key, obj))
+        elif "s" in obj:
+            lbs = obj.get("lbs")
+            close_time = lbs.get("bar_close_time") if isinstance(lbs, dict) else None
+            turnaround = obj.get("t")
+            series.append(
+                SeriesData(
+                    key,
+                    turnaround if isinstance(turnaround, str) else None,
+                    _bars(method, key, obj["s"]),
+                    float(close_time) if isinstance(close_time, (int, float)) else None,
+                )
+            )
+    return tuple(series), tuple(studies)
+
+
+# --- per-method decoders --------------------------------------------------------------
+
+
+def _timescale_update(p: list[Any]) -> TimescaleUpdate:
+    m = "timescale_update"
+    session = _param(m, p, 0, str)
+    series, studies = _objects(m, _param(m, p, 1, dict))
+    scale = p[2] if len(p) > 2 and isinstance(p[2], dict) else {}
+    index = scale.get("index", 0)
+    zoffset = scale.get("zoffset", 0)
+    return TimescaleUpdate(
+        session,
+        series,
+        studies,
+        index if isinstance(index, int) else 0,
+        zoffset if isinstance(zoffset, int) else 0,
+    )
+
+
+def _du(p: list[Any]) -> DataUpdate:
+    session = _param("du", p, 0, str)
+    series, studies = _objects("du", _param("du", p, 1, dict))
+    return DataUpdate(session, series, studies)
+
+
+def _symbol_resolved(p: list[Any]) -> SymbolResolved:
+    m = "symbol_resolved"
+    return SymbolResolved(_param(m, p, 0, str), _param(m, p, 1, str), _param(m, p, 2, dict))
+
+
+def _series_loading(p: list[Any]) -> SeriesLoading:
+    m = "series_loading"
+    return SeriesLoading(_param(m, p, 0, str), _param(m, p, 1, str), _opt_str(p, 2) or "")
+
+
+def _series_completed(p: list[Any]) -> SeriesCompleted:
+    m = "series_completed"
+    return SeriesCompleted(
+        _param(m, p, 0, str), _param(m, p, 1, str), _opt_str(p, 2) or "", _opt_str(p, 3)
+    )
+
+
+def _series_timeframe(p: list[Any]) -> SeriesTimeframe:
+    m = "series_timeframe"
+    final = p[6] if len(p) > 6 else False
+    return SeriesTimeframe(
+        _param(m, p, 0, str), _param(m, p, 1, str), _opt_str(p, 2) or "", final is True
+    )
+
+
+def _series_error(p: list[Any]) -> SeriesErrorEvent:
+    m = "series_error"
+    reason = p[3] if len(p) > 3 else (p[2] if len(p) > 2 else "unknown")
+    return SeriesErrorEvent(_param(m, p, 0, str), _param(m, p, 1, str), _reason_text(reason))
+
+
+def _symbol_error(p: list[Any]) -> SymbolErrorEvent:
+    m = "symbol_error"
+    details = [_reason_text(x) for x in p[2:]]
+    return SymbolErrorEvent(
+        _param(m, p, 0, str), _param(m, p, 1, str), ", ".join(details) or "unknown"
+    )
+
+
+def _study_state(cls: type[StudyLoading | StudyCompleted | StudyDeleted], m: str) -> Callable[
+    [list[Any]], StudyLoading | StudyCompleted | StudyDeleted
+]:
+    def decode(p: list[Any]) -> StudyLoading | StudyCompleted | StudyDeleted:
+        return cls(_param(m, p, 0, str), _param(m, p, 1, str), _opt_str(p, 2) or "")
+
+    return decode
+
+
+def _study_error(p: list[Any]) -> StudyErrorEvent:
+    m = "study_error"
+    reason = p[3] if len(p) > 3 else "unknown"
+    return StudyErrorEvent(_param(m, p, 0, str), _param(m, p, 1, str), _reason_text(reason))
+
+
+def _critical_error(p: list[Any]) -> CriticalErrorEvent:
+    m = "critical_error"
+    info = p[2] if len(p) > 2 else ""
+    return CriticalErrorEvent(
+        _param(m, p, 0, str), _reason_text(p[1] if len(p) > 1 else "unknown"), _reason_text(info)
+    )
+
+
+def _protocol_error(p: list[Any]) -> ProtocolErrorEvent:
+    return ProtocolErrorEvent(_reason_text(p[0]) if p else "unknown")
+
+
+def _qsd(p: list[Any]) -> QuoteData:
+    session = _param("qsd", p, 0, str)
+    body = _param("qsd", p, 1, dict)
+    key, status, values = body.get("n"), body.get("s"), body.get("v", {})
+    if not isinstance(key, str) or not isinstance(status, str) or not isinstance(values, dict):
+        raise MessageError(f"qsd: body needs n (str), s (str), v (object), got {_clip(body)}")
+    errmsg = body.get("errmsg")
+    return QuoteData(session, key, status, values, errmsg if isinstance(errmsg, str) else None)
+
+
+def _quote_completed(p: list[Any]) -> QuoteCompleted:
+    m = "quote_completed"
+    return QuoteCompleted(_param(m, p, 0, str), _param(m, p, 1, str))
+
+
+def _tickmark_update(p: list[Any]) -> TickmarkUpdate:
+    return TickmarkUpdate(_param("tickmark_update", p, 0, str))
+
+
+_DECODERS: dict[str, Callable[[list[Any]], Event]] = {
+    "timescale_update": _timescale_update,
+    "du": _du,
+    "symbol_resolved": _symbol_resolved,
+    "series_loading": _series_loading,
+    "series_completed": _series_completed,
+    "series_timeframe": _series_timeframe,
+    "series_error": _series_error,
+    "symbol_error": _symbol_error,
+    "study_loading": _study_state(StudyLoading, "study_loading"),
+    "study_completed": _study_state(StudyCompleted, "study_completed"),
+    "study_deleted": _study_state(StudyDeleted, "study_deleted"),
+    "study_error": _study_error,
+    "critical_error": _critical_error,
+    "protocol_error": _protocol_error,
+    "qsd": _qsd,
+    "quote_completed": _quote_completed,
+    "tickmark_update": _tickmark_update,
+}
+
+
+def decode_message(payload: str) -> Event:
+    """Decode one framed payload (not a heartbeat) into an event.
+
+    Raises:
+        MessageError: invalid JSON, or a shape the method does not allow.
+
+    Example:
+        >>> decode_message('{"m":"quote_completed","p":["qs_1","NASDAQ:AAPL"]}')
+        QuoteCompleted(session='qs_1', key='NASDAQ:AAPL')
+    """
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise MessageError(f"payload is not JSON ({exc}): {payload[:60]!r}") from exc
+    if not isinstance(obj, dict):
+        raise MessageError(f"payload is a JSON {type(obj).__name__}, not an object: {payload[:60]!r}")
+    method = obj.get("m")
+    if method is None and isinstance(obj.get("session_id"), str):
+        ts = obj.get("timestampMs")
+        release = obj.get("release")
+        proto = obj.get("protocol")
+        return Hello(
+            obj["session_id"],
+            ts if isinstance(ts, int) else None,
+            release if isinstance(release, str) else "",
+            proto if isinstance(proto, str) else "",
+            obj,
+        )
+    params = obj.get("p")
+    if not isinstance(method, str) or not isinstance(params, list):
+        raise MessageError(f"payload lacks 'm' (str) and 'p' (list): {payload[:60]!r}")
+    decoder = _DECODERS.get(method)
+    if decoder is None:
+        return UnknownMessage(method, tuple(params))
+    return decoder(params)
+
+
+# --- client side ----------------------------------------------------------------------
+
+
+def encode_message(method: str, params: Sequence[Any]) -> str:
+    """Encode a client method call as one framed message.
+
+    Example:
+        >>> encode_message("set_locale", ["en", "US"])
+        '~m~34~m~{"m":"set_locale","p":["en","US"]}'
+    """
+    return encode_frame(orjson.dumps({"m": method, "p": list(params)}).decode())
+
+
+def symbol_descriptor(
+    symbol: str,
+    *,
+    adjustment: str = "splits",
+    session: str = "regular",
+    currency: str | None = None,
+    backadjustment: bool = False,
+) -> str:
+    """The ``"=" + JSON`` symbol descriptor of ``resolve_symbol`` (``protocol.md`` §4).
+
+    Keys are sorted, as the web app sends them.
+
+    Example:
+        >>> symbol_descriptor("NASDAQ:AAPL")
+        '={"adjustment":"splits","session":"regular","symbol":"NASDAQ:AAPL"}'
+    """
+    desc: dict[str, str] = {"adjustment": adjustment, "session": session, "symbol": symbol}
+    if currency:
+        desc["currency-id"] = currency
+    if backadjustment:
+        desc["backadjustment"] = "default"
+    return "=" + orjson.dumps(desc, option=orjson.OPT_SORT_KEYS).decode()
