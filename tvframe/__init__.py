@@ -1,0 +1,133 @@
+"""tvframe: TradingView market data into pandas and polars.
+
+Example:
+    >>> import tvframe as tv
+    >>> with tv.sim.running():            # the built-in offline simulator
+    ...     df = tv.history("NASDAQ:AAPL", "5m", 500)
+    >>> list(df.columns)
+    ['symbol', 'open', 'high', 'low', 'close', 'volume']
+
+Names are imported lazily (PEP 562) so that ``import tvframe.protocol`` stays free of
+asyncio, websockets and the DataFrame libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "history": "tvframe.facade",
+    "ahistory": "tvframe.facade",
+    "Client": "tvframe.client",
+    "ClientState": "tvframe.client",
+    "History": "tvframe.client",
+    "SymbolInfo": "tvframe.models",
+    "Interval": "tvframe.intervals",
+    "parse_interval": "tvframe.intervals",
+    "Symbol": "tvframe.symbols",
+    "parse_symbol": "tvframe.symbols",
+    "parse_symbols": "tvframe.symbols",
+    "AuthError": "tvframe.errors",
+    "ConnectionClosed": "tvframe.errors",
+    "CriticalError": "tvframe.errors",
+    "DataNotFoundError": "tvframe.errors",
+    "FramingError": "tvframe.errors",
+    "InvalidArgumentError": "tvframe.errors",
+    "InvalidIntervalError": "tvframe.errors",
+    "InvalidSymbolError": "tvframe.errors",
+    "MessageError": "tvframe.errors",
+    "ProtocolError": "tvframe.errors",
+    "RateLimitError": "tvframe.errors",
+    "SeriesError": "tvframe.errors",
+    "ServerError": "tvframe.errors",
+    "ShortHistoryWarning": "tvframe.errors",
+    "StudyError": "tvframe.errors",
+    "TvFrameError": "tvframe.errors",
+    "TvFrameValidationError": "tvframe.errors",
+    "TvTimeoutError": "tvframe.errors",
+    "WebSocketException": "tvframe.errors",
+}
+_SUBMODULES = ("sim", "protocol")
+
+__all__ = [
+    "AuthError",
+    "Client",
+    "ClientState",
+    "ConnectionClosed",
+    "CriticalError",
+    "DataNotFoundError",
+    "FramingError",
+    "History",
+    "Interval",
+    "InvalidArgumentError",
+    "InvalidIntervalError",
+    "InvalidSymbolError",
+    "MessageError",
+    "ProtocolError",
+    "RateLimitError",
+    "SeriesError",
+    "ServerError",
+    "ShortHistoryWarning",
+    "StudyError",
+    "Symbol",
+    "SymbolInfo",
+    "TvFrameError",
+    "TvFrameValidationError",
+    "TvTimeoutError",
+    "WebSocketException",
+    "ahistory",
+    "history",
+    "parse_interval",
+    "parse_symbol",
+    "parse_symbols",
+    "protocol",
+    "sim",
+]
+
+if TYPE_CHECKING:
+    from tvframe import protocol, sim
+    from tvframe.client import Client, ClientState, History
+    from tvframe.errors import (
+        AuthError,
+        ConnectionClosed,
+        CriticalError,
+        DataNotFoundError,
+        FramingError,
+        InvalidArgumentError,
+        InvalidIntervalError,
+        InvalidSymbolError,
+        MessageError,
+        ProtocolError,
+        RateLimitError,
+        SeriesError,
+        ServerError,
+        ShortHistoryWarning,
+        StudyError,
+        TvFrameError,
+        TvFrameValidationError,
+        TvTimeoutError,
+        WebSocketException,
+    )
+    from tvframe.facade import ahistory, history
+    from tvframe.intervals import Interval, parse_interval
+    from tvframe.models import SymbolInfo
+    from tvframe.symbols import Symbol, parse_symbol, parse_symbols
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tvframe.{name}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tvframe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

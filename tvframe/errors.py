@@ -15,9 +15,12 @@ TvFrameError
 │   ├── CriticalError                             ``critical_error``: a session is dead
 │   └── StudyError                                ``study_error``
 ├── WebSocketException                            transport failures (seed name)
-│   └── ConnectionClosed                          the socket closed (seed name)
+│   ├── ConnectionClosed                          the socket closed (seed name)
+│   └── RateLimitError                            HTTP 429 at the handshake, "max sessions rate"
 ├── TvTimeoutError (also TimeoutError)            an await ran out of time
 └── DataNotFoundError                             expected data is not in the stream (seed name)
+
+ShortHistoryWarning (UserWarning)                 fewer bars exist than were asked for
 ```
 """
 
@@ -34,8 +37,10 @@ __all__ = [
     "InvalidSymbolError",
     "MessageError",
     "ProtocolError",
+    "RateLimitError",
     "SeriesError",
     "ServerError",
+    "ShortHistoryWarning",
     "StudyError",
     "TvFrameError",
     "TvFrameValidationError",
@@ -139,3 +144,11 @@ class TvTimeoutError(TvFrameError, TimeoutError):
 
 class DataNotFoundError(TvFrameError):
     """The stream ended without the data a call was waiting for."""
+
+
+class RateLimitError(WebSocketException):
+    """The server refused the connection for rate (HTTP 429) or session limits; back off."""
+
+
+class ShortHistoryWarning(UserWarning):
+    """The server had fewer bars than asked for; the call returned what exists."""

@@ -111,7 +111,7 @@ def parse_interval(value: str | Interval) -> Interval:
 
 
 def from_resolution(resolution: str) -> Interval:
-    """Map a protocol resolution (``"5"``, ``"60"``, ``"1D"``, ``"D"``, ``"15S"``) back to an Interval.
+    """Map a protocol resolution (``"5"``, ``"60"``, ``"1D"``, ``"D"``, ``"15S"``) to an Interval.
 
     Minute resolutions that are whole hours come back as hours (``"240"`` → ``4h``).
 

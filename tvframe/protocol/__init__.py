@@ -3,7 +3,7 @@
 Example:
     >>> from tvframe.protocol import Connection
     >>> c = Connection()
-    >>> c.receive('~m~48~m~{"m":"quote_completed","p":["qs_a","NASDAQ:AAPL"]}')
+    >>> c.receive('~m~50~m~{"m":"quote_completed","p":["qs_a","NASDAQ:AAPL"]}')
     >>> c.events()
     [QuoteCompleted(session='qs_a', key='NASDAQ:AAPL')]
 """

@@ -12,7 +12,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from tvframe.errors import MessageError
-from tvframe.protocol.framing import DEFAULT_MAX_BUFFER, DEFAULT_MAX_MESSAGE, FrameDecoder, Heartbeat
+from tvframe.protocol.framing import (
+    DEFAULT_MAX_BUFFER,
+    DEFAULT_MAX_MESSAGE,
+    FrameDecoder,
+    Heartbeat,
+)
 from tvframe.protocol.messages import Event, decode_message, encode_message
 
 __all__ = ["Connection"]

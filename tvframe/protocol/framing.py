@@ -37,6 +37,7 @@ DEFAULT_MAX_BUFFER = 128 * 1024 * 1024
 _MAX_DIGITS = 10
 # What may stand at the end of a frame when a length prefix is cut: digits, then part of "~m~".
 _PARTIAL_PREFIX = re.compile(r"[0-9]{0,10}(?:~m?)?\Z")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +85,21 @@ def _units_to_chars(text: str, start: int, units: int) -> int:
 
     Raises FramingError when the count ends inside a surrogate pair.
     """
+    # Jump between astral characters (two units each) with a C-level search: a Python loop
+    # over every character made a long non-ASCII message split over many frames crawl.
     pos = start
-    end = len(text)
     remaining = units
     while remaining > 0:
-        if pos >= end:
-            return -1
-        remaining -= 2 if ord(text[pos]) > 0xFFFF else 1
-        pos += 1
-    if remaining < 0:
-        raise FramingError(
-            f"declared length {units} ends inside a surrogate pair at offset {start}", start
-        )
+        astral = _ASTRAL.search(text, pos, pos + remaining)
+        if astral is None:
+            return pos + remaining if pos + remaining <= len(text) else -1
+        remaining -= astral.start() - pos
+        if remaining == 1:
+            raise FramingError(
+                f"declared length {units} ends inside a surrogate pair at offset {start}", start
+            )
+        remaining -= 2
+        pos = astral.start() + 1
     return pos
 
 
@@ -140,7 +144,7 @@ class FrameDecoder:
                 if end - pos < 3 and _MARK.startswith(data[pos:]):
                     break  # a frame ended inside the next marker
                 raise FramingError(
-                    f"expected '~m~' at offset {pos}, got {data[pos:pos + 16]!r}", pos
+                    f"expected '~m~' at offset {pos}, got {data[pos : pos + 16]!r}", pos
                 )
             digits_start = pos + 3
             digits_end = data.find(_MARK, digits_start, digits_start + _MAX_DIGITS + 3)
@@ -148,7 +152,7 @@ class FrameDecoder:
                 if _PARTIAL_PREFIX.match(data, digits_start):
                     break  # the length prefix itself is split across frames
                 raise FramingError(
-                    f"malformed length prefix at offset {pos}: {data[pos:pos + 24]!r}", pos
+                    f"malformed length prefix at offset {pos}: {data[pos : pos + 24]!r}", pos
                 )
             digits = data[digits_start:digits_end]
             if not digits.isdigit() or not digits.isascii():
@@ -156,7 +160,8 @@ class FrameDecoder:
             length = int(digits)
             if length > self.max_message:
                 raise FramingError(
-                    f"message of {length} units at offset {pos} exceeds max_message={self.max_message}",
+                    f"message of {length} units at offset {pos} exceeds "
+                    f"max_message={self.max_message}",
                     pos,
                 )
             body = digits_end + 3

@@ -8,6 +8,7 @@ Shapes follow ``protocol.md`` §6 and the captures in ``shared/captures``.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -305,7 +306,7 @@ def _param(method: str, params: list[Any], i: int, kind: type | tuple[type, ...]
     if i >= len(params):
         raise MessageError(f"{method}: expected at least {i + 1} params, got {len(params)}")
     value = params[i]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise MessageError(
             f"{method}: param {i} should be {_kind_name(kind)}, got {type(value).__name__} "
             f"{_clip(value)}"
@@ -324,8 +325,15 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return kind.__name__
 
 
+# Bounded repr: orjson accepts 1024 levels of nesting, deeper than repr() can recurse.
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 4
+_REPR.maxstring = 80
+_REPR.maxother = 80
+
+
 def _clip(value: Any) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -338,14 +346,18 @@ def _reason_text(reason: Any) -> str:
         ctx = reason.get("ctx")
         if isinstance(ctx, dict):
             for key, val in ctx.items():
-                text = text.replace("{" + str(key) + "}", str(val))
+                text = text.replace(
+                    "{" + str(key) + "}", val if isinstance(val, str) else _clip(val)
+                )
         return text
     return _clip(reason)
 
 
 def _bars(method: str, series_id: str, points: Any) -> Bars:
     if not isinstance(points, list):
-        raise MessageError(f"{method}: series {series_id!r} 's' is {type(points).__name__}, not a list")
+        raise MessageError(
+            f"{method}: series {series_id!r} 's' is {type(points).__name__}, not a list"
+        )
     if not points:
         return Bars.empty()
     try:
@@ -392,9 +404,7 @@ def _study_points(method: str, study_id: str, obj: dict[str, Any]) -> StudyPoint
     return StudyPoints(study_id, turnaround, idx.astype(np.int64, copy=False), vals)
 
 
-def _objects(
-    method: str, objects: Any
-) -> tuple[tuple[SeriesData, ...], tuple[StudyPoints, ...]]:
+def _objects(method: str, objects: Any) -> tuple[tuple[SeriesData, ...], tuple[StudyPoints, ...]]:
     if not isinstance(objects, dict):
         raise MessageError(f"{method}: param 1 should be an object, got {type(objects).__name__}")
     series: list[SeriesData] = []
@@ -483,9 +493,9 @@ def _symbol_error(p: list[Any]) -> SymbolErrorEvent:
     )
 
 
-def _study_state(cls: type[StudyLoading | StudyCompleted | StudyDeleted], m: str) -> Callable[
-    [list[Any]], StudyLoading | StudyCompleted | StudyDeleted
-]:
+def _study_state(
+    cls: type[StudyLoading | StudyCompleted | StudyDeleted], m: str
+) -> Callable[[list[Any]], StudyLoading | StudyCompleted | StudyDeleted]:
     def decode(p: list[Any]) -> StudyLoading | StudyCompleted | StudyDeleted:
         return cls(_param(m, p, 0, str), _param(m, p, 1, str), _opt_str(p, 2) or "")
 
@@ -565,7 +575,9 @@ def decode_message(payload: str) -> Event:
     except orjson.JSONDecodeError as exc:
         raise MessageError(f"payload is not JSON ({exc}): {payload[:60]!r}") from exc
     if not isinstance(obj, dict):
-        raise MessageError(f"payload is a JSON {type(obj).__name__}, not an object: {payload[:60]!r}")
+        raise MessageError(
+            f"payload is a JSON {type(obj).__name__}, not an object: {payload[:60]!r}"
+        )
     method = obj.get("m")
     if method is None and isinstance(obj.get("session_id"), str):
         ts = obj.get("timestampMs")

@@ -1,0 +1,745 @@
+"""The async client: one WebSocket, many chart sessions multiplexed on it.
+
+Rules of this module:
+- it is the only place that touches the socket, and the one seam where transport errors
+  (``websockets``, ``OSError``) are mapped to tvframe's errors, with ``raise … from exc``;
+- every await that depends on the server has a timeout;
+- the auth token is a secret: it is sent once and never logged, repr'd or put in an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import random
+import secrets
+import string
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+import numpy as np
+import websockets
+from pydantic import SecretStr
+from websockets.asyncio.client import ClientConnection, connect
+
+from tvframe.bars import merge_bars
+from tvframe.errors import (
+    AuthError,
+    ConnectionClosed,
+    CriticalError,
+    InvalidArgumentError,
+    InvalidSymbolError,
+    ProtocolError,
+    RateLimitError,
+    SeriesError,
+    ShortHistoryWarning,
+    TvFrameError,
+    TvTimeoutError,
+    WebSocketException,
+)
+from tvframe.intervals import Interval, parse_interval
+from tvframe.models import SymbolInfo
+from tvframe.protocol import (
+    Bars,
+    Connection,
+    CriticalErrorEvent,
+    DataUpdate,
+    Event,
+    Hello,
+    ProtocolErrorEvent,
+    SeriesCompleted,
+    SeriesErrorEvent,
+    SymbolErrorEvent,
+    SymbolResolved,
+    TimescaleUpdate,
+    symbol_descriptor,
+)
+from tvframe.protocol.framing import DEFAULT_MAX_BUFFER, DEFAULT_MAX_MESSAGE
+from tvframe.symbols import Symbol, parse_symbol
+
+if TYPE_CHECKING:
+    from tvframe.stream import Stream
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "DEFAULT_URL",
+    "MAX_BARS",
+    "Client",
+    "ClientState",
+    "History",
+    "Route",
+    "backoff",
+    "check_n_bars",
+    "new_id",
+    "resolve_token",
+    "resolve_url",
+]
+
+logger = logging.getLogger(__name__)
+
+#: TradingView's public data endpoint; ``type=chart`` is what lets Pine studies run (§1.1).
+DEFAULT_URL = "wss://data.tradingview.com/socket.io/websocket?from=chart%2F&type=chart"
+#: The anonymous token; works for public data.
+DEFAULT_TOKEN = "unauthorized_user_token"
+#: Largest ``n_bars`` accepted; far beyond any plan, it only stops obvious mistakes.
+MAX_BARS = 1_000_000
+_ADJUSTMENTS = ("splits", "dividends")
+_SESSIONS = ("regular", "extended")
+_ID_ALPHABET = string.ascii_lowercase
+# Auth-class protocol errors are never retried (protocol.md §6 protocol_error reasons).
+_AUTH_REASONS = ("bad auth token", "banned", "user connections limit reached")
+
+_T = TypeVar("_T")
+
+
+class ClientState(enum.Enum):
+    """Life cycle of a :class:`Client`; a closed client cannot be reopened."""
+
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Bars of one symbol and interval as fetched, before any DataFrame is built.
+
+    Attributes:
+        symbol: the symbol as requested (validated).
+        interval: the interval as requested (validated).
+        bars: ascending, one per bar time; the last one may still be forming.
+        info: what the server said about the symbol.
+        requested: how many bars were asked for.
+    """
+
+    symbol: Symbol
+    interval: Interval
+    bars: Bars
+    info: SymbolInfo
+    requested: int
+
+
+class Route(Protocol):
+    """Receives the events of one server-side session (chart or quote) on this client."""
+
+    def on_event(self, event: Event) -> None:
+        """Handle one event addressed to the session."""
+
+    def on_lost(self, error: TvFrameError, reconnecting: bool) -> bool:
+        """The socket dropped. Return True to be recreated after a reconnect."""
+
+    def resubscribe(self) -> list[tuple[str, list[Any]]]:
+        """Calls that recreate the session on a fresh socket."""
+
+    def on_reconnected(self, attempt: int, reason: str) -> None:
+        """The session was recreated on a fresh socket."""
+
+
+class _OneShot:
+    """A route feeding a queue, for request/response calls; it does not survive a drop."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Event | TvFrameError] = asyncio.Queue()
+
+    def on_event(self, event: Event) -> None:
+        self.queue.put_nowait(event)
+
+    def on_lost(self, error: TvFrameError, reconnecting: bool) -> bool:
+        self.queue.put_nowait(error)
+        return False
+
+    def resubscribe(self) -> list[tuple[str, list[Any]]]:
+        return []
+
+    def on_reconnected(self, attempt: int, reason: str) -> None:
+        return None
+
+
+def backoff(
+    initial: float = 0.5, factor: float = 2.0, maximum: float = 30.0, jitter: float = 0.2
+) -> Iterator[float]:
+    """Reconnect delays: exponential, capped, with proportional random jitter; endless.
+
+    Example:
+        >>> delays = backoff(1.0, 2.0, 5.0, jitter=0.0)
+        >>> [next(delays) for _ in range(5)]
+        [1.0, 2.0, 4.0, 5.0, 5.0]
+    """
+    delay = initial
+    while True:
+        spread = delay * jitter
+        yield max(0.0, delay + random.uniform(-spread, spread))
+        delay = min(maximum, delay * factor)
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The endpoint: the argument, else ``TVFRAME_URL``, else TradingView's public endpoint.
+
+    Raises:
+        InvalidArgumentError: the URL is not ``ws://`` or ``wss://``.
+
+    Example:
+        >>> resolve_url("ws://127.0.0.1:8765/socket.io/websocket")
+        'ws://127.0.0.1:8765/socket.io/websocket'
+    """
+    chosen = url or os.environ.get("TVFRAME_URL") or DEFAULT_URL
+    parts = urlsplit(chosen)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise InvalidArgumentError(
+            f"invalid url {chosen!r}: expected ws://host[:port]/path or wss://host/path"
+        )
+    return chosen
+
+
+def resolve_token(token: str | SecretStr | None = None) -> SecretStr:
+    """The auth token: the argument, else ``TVFRAME_TOKEN``, else the anonymous token.
+
+    Example:
+        >>> resolve_token(None).get_secret_value()
+        'unauthorized_user_token'
+    """
+    if isinstance(token, SecretStr):
+        return token
+    if token is not None and not isinstance(token, str):
+        raise InvalidArgumentError(f"token must be a string, got {type(token).__name__}")
+    value = token or os.environ.get("TVFRAME_TOKEN") or DEFAULT_TOKEN
+    if any(ch.isspace() for ch in value) or len(value) > 8192:
+        raise InvalidArgumentError("token must be one line without spaces and under 8 KiB")
+    return SecretStr(value)
+
+
+def new_id(prefix: str) -> str:
+    """A session id the way TradingView's Python peers make them: prefix + 12 lowercase letters."""
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+def check_n_bars(n_bars: int) -> int:
+    """Validate a bar count (1 to :data:`MAX_BARS`)."""
+    if isinstance(n_bars, bool) or not isinstance(n_bars, int):
+        raise InvalidArgumentError(f"n_bars must be an integer, got {n_bars!r}")
+    if not 1 <= n_bars <= MAX_BARS:
+        raise InvalidArgumentError(f"n_bars={n_bars} is out of range: use 1 to {MAX_BARS}")
+    return n_bars
+
+
+def _check_choice(name: str, value: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise InvalidArgumentError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _protocol_error(reason: str) -> TvFrameError:
+    if reason.startswith(_AUTH_REASONS):
+        return AuthError(
+            f"the server rejected the connection: {reason!r}. Check the token "
+            "(TVFRAME_TOKEN or token=); an expired or foreign token must be replaced."
+        )
+    if "rate" in reason:
+        return RateLimitError(f"the server refused for rate limits: {reason!r}")
+    return ProtocolError(f"the server reported a protocol error and will close: {reason!r}")
+
+
+def _retryable(error: TvFrameError) -> bool:
+    return not isinstance(error, AuthError)
+
+
+class Client:
+    """Async TradingView client over one WebSocket, reconnecting when it drops.
+
+    Args:
+        url: WebSocket endpoint; default ``TVFRAME_URL`` or TradingView's public endpoint.
+        token: auth token (``str`` or ``SecretStr``); default ``TVFRAME_TOKEN`` or anonymous.
+        timeout: seconds any single wait on the server may take.
+        heartbeat_timeout: seconds without any server message before the socket is
+            considered dead (the server sends a heartbeat every 10 s).
+        max_message: largest protocol message accepted, in UTF-16 units.
+        reconnect: reconnect when the socket drops while streams are open (auth errors are
+            never retried).
+        reconnect_delays: a factory of delay iterators (default :func:`backoff`).
+        max_reconnect_attempts: give up (and raise to every stream) after this many failed
+            attempts in a row.
+
+    Example:
+        >>> async def main() -> None:
+        ...     async with Client() as client:
+        ...         hist = await client.history("NASDAQ:AAPL", "5m", 500)
+        ...         print(len(hist.bars))
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | SecretStr | None = None,
+        *,
+        timeout: float = 30.0,
+        heartbeat_timeout: float = 35.0,
+        max_message: int = DEFAULT_MAX_MESSAGE,
+        reconnect: bool = True,
+        reconnect_delays: Callable[[], Iterator[float]] = backoff,
+        max_reconnect_attempts: int = 10,
+    ) -> None:
+        if timeout <= 0 or heartbeat_timeout <= 0:
+            raise InvalidArgumentError("timeout and heartbeat_timeout must be positive")
+        if max_reconnect_attempts < 1:
+            raise InvalidArgumentError("max_reconnect_attempts must be at least 1")
+        self.url = resolve_url(url)
+        self._token = resolve_token(token)
+        self.timeout = timeout
+        self.heartbeat_timeout = heartbeat_timeout
+        self._max_message = max_message
+        self._reconnect = reconnect
+        self._reconnect_delays = reconnect_delays
+        self._max_attempts = max_reconnect_attempts
+        self._conn = self._new_protocol()
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._reconnector: asyncio.Task[None] | None = None
+        self._hello: asyncio.Future[Hello] | None = None
+        self._up = asyncio.Event()
+        self._routes: dict[str, Route] = {}
+        self._failure: TvFrameError | None = None
+        self._pending_error: TvFrameError | None = None
+        #: How many times the socket was re-established.
+        self.reconnects = 0
+        self.state = ClientState.NEW
+
+    def __repr__(self) -> str:
+        return f"<Client {self.state.value} {self._host}>"
+
+    @property
+    def _host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    async def __aenter__(self) -> Client:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def is_open(self) -> bool:
+        """True while the client is usable (possibly reconnecting)."""
+        return self.state is ClientState.OPEN and self._failure is None
+
+    def _new_protocol(self) -> Connection:
+        return Connection(self._max_message, max(DEFAULT_MAX_BUFFER, 2 * self._max_message))
+
+    # --- connection ------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the socket, wait for the server's hello, authenticate.
+
+        Raises:
+            RateLimitError: HTTP 429 at the handshake.
+            WebSocketException: the handshake failed or the host is unreachable.
+            TvTimeoutError: no hello within ``timeout``.
+        """
+        if self.state is not ClientState.NEW:
+            raise TvFrameError(f"{self!r} cannot be opened again; create a new Client")
+        self.state = ClientState.OPEN
+        try:
+            await self._open_transport()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _open_transport(self) -> None:
+        """One socket: handshake, hello, auth; the reader task then runs until it drops."""
+        self._conn = self._new_protocol()
+        try:
+            ws = await connect(
+                self.url,
+                compression=None,  # TradingView declines permessage-deflate anyway (§1.2)
+                max_size=4 * self._max_message,
+                origin=websockets.Origin("https://www.tradingview.com"),
+                user_agent_header="tvframe/0.1",
+                open_timeout=self.timeout,
+                ping_interval=20,
+                ping_timeout=self.timeout,
+                close_timeout=5,
+            )
+        except websockets.InvalidStatus as exc:
+            status = exc.response.status_code
+            if status == 429:
+                raise RateLimitError(
+                    f"{self._host} refused the connection with HTTP 429 (too many connections); "
+                    "back off before retrying"
+                ) from exc
+            raise WebSocketException(
+                f"{self._host} refused the WebSocket handshake: HTTP {status}"
+            ) from exc
+        except (OSError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+            raise WebSocketException(f"could not connect to {self._host}: {exc}") from exc
+        except TimeoutError as exc:
+            raise TvTimeoutError(
+                f"no WebSocket handshake from {self._host} within {self.timeout}s"
+            ) from exc
+        loop = asyncio.get_running_loop()
+        self._ws = ws
+        self._hello = hello = loop.create_future()
+        self._reader = loop.create_task(self._read_loop(ws), name=f"tvframe-reader-{self._host}")
+        await self._wait(asyncio.shield(hello), f"the hello from {self._host}")
+        self._conn.send("set_auth_token", [self._token.get_secret_value()])
+        self._conn.send("set_locale", ["en", "US"])
+        await self._flush()
+        self._up.set()
+
+    async def close(self) -> None:
+        """Close the socket, stop reconnecting, fail what still waits; safe to call twice."""
+        if self.state is ClientState.CLOSED:
+            return
+        self.state = ClientState.CLOSED
+        self._up.clear()
+        self._fail(ConnectionClosed("the client was closed", code=1000))
+        if self._reconnector is not None and self._reconnector is not asyncio.current_task():
+            self._reconnector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnector
+        # Closing the socket ends the reader by itself (recv raises); cancelling a reader
+        # blocked in recv() is not reliably honoured inside wait_for on Python 3.10/3.11.
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None and self._reader is not asyncio.current_task():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._reader), 5)
+            except asyncio.TimeoutError:
+                self._reader.cancel()
+
+    # --- transport -------------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        ws = self._ws
+        if ws is None:
+            raise ConnectionClosed("not connected")
+        try:
+            for frame in self._conn.data_to_send():
+                await ws.send(frame)
+        except websockets.ConnectionClosed as exc:
+            raise self._closed_error(exc) from exc
+
+    async def send(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Send client calls batched into one frame (as the web app does).
+
+        While the client reconnects this waits (up to ``timeout``) for the new socket.
+        """
+        self._raise_if_failed()
+        if not self._up.is_set():
+            await self._wait(asyncio.ensure_future(self._up.wait()), "the connection to come back")
+            self._raise_if_failed()
+        for method, params in calls:
+            self._conn.send(method, params)
+        await self._flush()
+
+    def _closed_error(self, exc: websockets.ConnectionClosed) -> ConnectionClosed:
+        code = exc.rcvd.code if exc.rcvd is not None else 1006
+        reason = exc.rcvd.reason if exc.rcvd is not None else ""
+        return ConnectionClosed(
+            f"connection to {self._host} closed (code {code}{': ' + reason if reason else ''})",
+            code=code,
+            reason=reason,
+        )
+
+    async def _read_loop(self, ws: ClientConnection) -> None:
+        error: TvFrameError
+        try:
+            while True:
+                try:
+                    frame = await asyncio.wait_for(ws.recv(), self.heartbeat_timeout)
+                except asyncio.TimeoutError:
+                    raise TvTimeoutError(
+                        f"no message (not even a heartbeat) for {self.heartbeat_timeout}s; "
+                        "the connection is considered dead"
+                    ) from None
+                if not isinstance(frame, str):
+                    raise ProtocolError("the server sent a binary frame; TradingView sends text")
+                self._conn.receive(frame)
+                await self._flush()
+                for event in self._conn.events():
+                    self._dispatch(event)
+        except websockets.ConnectionClosed as exc:
+            error = self._closed_error(exc)
+        except TvFrameError as exc:
+            error = exc
+        except OSError as exc:
+            error = WebSocketException(f"socket error: {exc}")
+        await ws.close()
+        self._lost(error)
+
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, Hello):
+            if self._hello is not None and not self._hello.done():
+                self._hello.set_result(event)
+            return
+        if isinstance(event, ProtocolErrorEvent):
+            # The server closes right after; remember why, so the drop reports the real cause.
+            logger.warning("protocol_error from the server: %s", event.reason)
+            self._pending_error = _protocol_error(event.reason)
+            return
+        session = getattr(event, "session", None)
+        route = self._routes.get(session) if isinstance(session, str) else None
+        if route is not None:
+            route.on_event(event)
+        else:
+            logger.debug("no route for %s", type(event).__name__)
+
+    def _lost(self, error: TvFrameError) -> None:
+        """The socket is gone: fail one-shot calls; reconnect if streams want it."""
+        if self._pending_error is not None:
+            error, self._pending_error = self._pending_error, None
+        self._up.clear()
+        if self._hello is not None and not self._hello.done():
+            self._hello.set_exception(error)
+        if self.state is not ClientState.OPEN or self._failure is not None:
+            return
+        reconnecting = self._reconnect and _retryable(error)
+        keep: dict[str, Route] = {}
+        for session, route in self._routes.items():
+            if route.on_lost(error, reconnecting):
+                keep[session] = route
+        self._routes = keep
+        if reconnecting and keep:
+            logger.warning("connection to %s lost (%s); reconnecting", self._host, error)
+            self._reconnector = asyncio.get_running_loop().create_task(
+                self._reconnect_loop(error), name=f"tvframe-reconnect-{self._host}"
+            )
+        else:
+            self._fail(error)
+
+    async def _reconnect_loop(self, cause: TvFrameError) -> None:
+        delays = self._reconnect_delays()
+        last: TvFrameError = cause
+        for attempt in range(1, self._max_attempts + 1):
+            delay = next(delays)
+            logger.info("reconnect attempt %d to %s in %.2fs", attempt, self._host, delay)
+            await asyncio.sleep(delay)
+            if self.state is not ClientState.OPEN:
+                return
+            try:
+                await self._open_transport()
+                for route in list(self._routes.values()):
+                    self._queue_calls(route.resubscribe())
+                await self._flush()
+            except TvFrameError as exc:
+                last = exc
+                logger.warning("reconnect attempt %d to %s failed: %s", attempt, self._host, exc)
+                if not _retryable(exc):
+                    break
+                continue
+            self.reconnects += 1
+            logger.warning("reconnected to %s after %d attempt(s)", self._host, attempt)
+            for route in list(self._routes.values()):
+                route.on_reconnected(attempt, str(cause))
+            return
+        self._fail(last)
+
+    def _queue_calls(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        for method, params in calls:
+            self._conn.send(method, params)
+
+    def _fail(self, error: TvFrameError) -> None:
+        """Record the first fatal error and hand it to every route."""
+        if self._failure is not None:
+            return
+        self._failure = error
+        if self._hello is not None and not self._hello.done():
+            self._hello.set_exception(error)
+        routes, self._routes = self._routes, {}
+        for route in routes.values():
+            route.on_lost(error, False)
+
+    def _raise_if_failed(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self.state is not ClientState.OPEN:
+            raise TvFrameError(f"{self!r} is not open; use 'async with Client() as c:'")
+
+    def add_route(self, session: str, route: Route) -> None:
+        """Deliver the events of ``session`` to ``route`` (used by streams)."""
+        self._raise_if_failed()
+        self._routes[session] = route
+
+    def remove_route(self, session: str) -> None:
+        """Stop delivering events of ``session``."""
+        self._routes.pop(session, None)
+
+    async def _wait(
+        self, awaitable: asyncio.Future[_T], what: str, timeout: float | None = None
+    ) -> _T:
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return await asyncio.wait_for(awaitable, limit)
+        except asyncio.TimeoutError:
+            raise TvTimeoutError(f"timed out after {limit}s waiting for {what}") from None
+
+    async def _next(self, queue: asyncio.Queue[Event | TvFrameError], what: str) -> Event:
+        item = await self._wait(asyncio.ensure_future(queue.get()), what)
+        if isinstance(item, TvFrameError):
+            raise item
+        return item
+
+    # --- streams ---------------------------------------------------------------------
+
+    def stream(
+        self,
+        symbols: str | Symbol | Iterable[str | Symbol],
+        interval: str | Interval,
+        *,
+        n_bars: int = 1,
+        quotes: bool = False,
+    ) -> Stream:
+        """A live stream of bars (and quotes) for many symbols over this one socket.
+
+        Use it as ``async with client.stream([...], "1m") as stream: async for event in stream``.
+        ``n_bars`` bars are loaded first (all but the forming one arrive closed); with
+        ``quotes=True`` a quote session streams merged quotes for the same symbols.
+
+        Raises:
+            InvalidSymbolError: naming every malformed symbol (before any I/O).
+            InvalidIntervalError: bad interval spelling (before any I/O).
+
+        Example:
+            >>> async def main() -> None:
+            ...     async with Client() as client, client.stream("BINANCE:BTCUSDT", "1m") as s:
+            ...         async for event in s:
+            ...             print(event)
+        """
+        from tvframe.stream import Stream
+
+        return Stream(self, symbols, interval, n_bars=n_bars, quotes=quotes)
+
+    # --- history ---------------------------------------------------------------------
+
+    async def history(
+        self,
+        symbol: str | Symbol,
+        interval: str | Interval,
+        n_bars: int = 5000,
+        *,
+        adjustment: str = "splits",
+        session: str = "regular",
+    ) -> History:
+        """Fetch the latest ``n_bars`` bars, paging with ``request_more_data`` as needed.
+
+        When the server has fewer bars, returns what exists and warns with
+        :class:`~tvframe.errors.ShortHistoryWarning` naming the shortfall.
+
+        Raises:
+            InvalidSymbolError: malformed (before any I/O) or unknown to the server.
+            InvalidIntervalError: the interval spelling is not understood (before any I/O).
+            SeriesError: the server refused the series (e.g. seconds on a free plan).
+            TvTimeoutError: the server stopped answering before the first page.
+
+        Example:
+            >>> async def main() -> None:
+            ...     async with Client() as client:
+            ...         hist = await client.history("BINANCE:BTCUSDT", "1h", 2000)
+        """
+        sym = parse_symbol(symbol)
+        iv = parse_interval(interval)
+        n = check_n_bars(n_bars)
+        _check_choice("adjustment", adjustment, _ADJUSTMENTS)
+        _check_choice("session", session, _SESSIONS)
+        cs = new_id("cs_")
+        route = _OneShot()
+        self.add_route(cs, route)
+        what = f"history of {sym} {iv}"
+        try:
+            await self.send(
+                [
+                    ("chart_create_session", [cs, ""]),
+                    ("switch_timezone", [cs, "Etc/UTC"]),
+                    (
+                        "resolve_symbol",
+                        [
+                            cs,
+                            "sds_sym_1",
+                            symbol_descriptor(
+                                sym.full_name, adjustment=adjustment, session=session
+                            ),
+                        ],
+                    ),
+                    ("create_series", [cs, "sds_1", "s1", "sds_sym_1", iv.resolution, n, ""]),
+                ]
+            )
+            info, bars = await self._collect_pages(cs, route.queue, sym, n, what)
+        finally:
+            self.remove_route(cs)
+            if self.is_open and self._up.is_set():
+                await self.send([("chart_delete_session", [cs])])
+        if len(bars) > n:
+            bars = _tail(bars, n)
+        if len(bars) < n:
+            warnings.warn(
+                ShortHistoryWarning(
+                    f"{sym} {iv}: asked for {n} bars, the server has {len(bars)} "
+                    f"({n - len(bars)} short); returning what exists"
+                ),
+                stacklevel=2,
+            )
+        return History(sym, iv, bars, info, n)
+
+    async def _collect_pages(
+        self,
+        cs: str,
+        queue: asyncio.Queue[Event | TvFrameError],
+        sym: Symbol,
+        n: int,
+        what: str,
+    ) -> tuple[SymbolInfo, Bars]:
+        info: SymbolInfo | None = None
+        chunks: list[Bars] = []
+        have = 0
+        while True:
+            try:
+                event = await self._next(queue, what)
+            except TvTimeoutError:
+                if not chunks:
+                    raise
+                # Throttled servers may never complete a later page (USERS.md): keep what came.
+                logger.warning("%s: a later page never completed; keeping %d bars", what, have)
+                break
+            if isinstance(event, SymbolResolved):
+                info = SymbolInfo.from_server(event.info)
+            elif isinstance(event, (TimescaleUpdate, DataUpdate)):
+                chunks.extend(s.bars for s in event.series if s.series_id == "sds_1")
+            elif isinstance(event, SeriesCompleted) and event.series_id == "sds_1":
+                before = have
+                have = len(merge_bars(chunks))
+                if have >= n or have == before:
+                    break
+                await self.send([("request_more_data", [cs, "sds_1", n - have])])
+            elif isinstance(event, SymbolErrorEvent):
+                raise InvalidSymbolError(
+                    f"the server does not know symbol {sym.full_name!r} ({event.reason})",
+                    [sym.full_name],
+                )
+            elif isinstance(event, SeriesErrorEvent):
+                raise SeriesError(f"{what}: the server refused the series: {event.reason}")
+            elif isinstance(event, CriticalErrorEvent):
+                raise CriticalError(f"{what}: {event.reason} ({event.info})")
+        return info or SymbolInfo(symbol=sym.full_name), merge_bars(chunks)
+
+
+def _tail(bars: Bars, n: int) -> Bars:
+    return Bars(
+        np.arange(n, dtype=np.int64),
+        bars.time[-n:],
+        bars.open[-n:],
+        bars.high[-n:],
+        bars.low[-n:],
+        bars.close[-n:],
+        bars.volume[-n:],
+    )

@@ -1,0 +1,492 @@
+"""Live streams: many symbols' chart sessions and one quote session multiplexed on a Client.
+
+Guarantees, across reconnects: every bar is delivered closed exactly once and in time order;
+no duplicate, no gap the server can fill (after a reconnect the series is reloaded and, if
+the reload does not reach back to the last bar seen, paged back with ``request_more_data``).
+
+Slow consumers: closed bars are never dropped; an undelivered update of a forming bar (or of a
+quote) is replaced by the newer one, so memory grows with closed bars only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Iterable, Sequence
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tvframe.bars import merge_bars
+from tvframe.errors import (
+    CriticalError,
+    InvalidSymbolError,
+    SeriesError,
+    TvFrameError,
+)
+from tvframe.events import Bar, BarUpdate, QuoteUpdate, Reconnected, StreamEvent, SymbolFailed
+from tvframe.intervals import Interval, parse_interval
+from tvframe.protocol import (
+    Bars,
+    CriticalErrorEvent,
+    DataUpdate,
+    Event,
+    QuoteData,
+    SeriesCompleted,
+    SeriesErrorEvent,
+    SymbolErrorEvent,
+    TimescaleUpdate,
+    symbol_descriptor,
+)
+from tvframe.symbols import Symbol, parse_symbols
+
+if TYPE_CHECKING:
+    from tvframe.client import Client
+
+__all__ = ["QUOTE_FIELDS", "Stream"]
+
+logger = logging.getLogger(__name__)
+
+#: Quote fields asked for (protocol.md §9, the set the Python peers use plus bid/ask).
+QUOTE_FIELDS: tuple[str, ...] = (
+    "lp", "lp_time", "ch", "chp", "volume", "bid", "ask", "bid_size", "ask_size",
+    "open_price", "high_price", "low_price", "prev_close_price", "current_session",
+    "update_mode", "description", "exchange", "type", "currency_code", "pricescale",
+    "minmov", "short_name", "pro_name", "original_name", "is_tradable",
+)  # fmt: skip
+
+_SERIES = "sds_1"
+_SYMBOL_REF = "sds_sym_1"
+# Bars asked for when a series is reloaded after a reconnect; paging covers longer outages.
+_BACKFILL_BARS = 300
+
+
+class _Buffer:
+    """The stream's output queue with coalescing of forming-bar and quote updates."""
+
+    def __init__(self) -> None:
+        # A slot is [event, coalesce key or None]; pending maps a key to its undelivered slot.
+        self._items: deque[list[Any]] = deque()
+        self._pending: dict[tuple[str, ...], list[Any]] = {}
+        self._ready = asyncio.Event()
+        self._error: TvFrameError | None = None
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, event: StreamEvent, coalesce: tuple[str, ...] | None = None) -> None:
+        if coalesce is not None:
+            slot = self._pending.get(coalesce)
+            if slot is not None:
+                slot[0] = _coalesced(slot[0], event)
+                return
+            slot = [event, coalesce]
+            self._pending[coalesce] = slot
+        else:
+            slot = [event, None]
+        self._items.append(slot)
+        self._ready.set()
+
+    def seal(self, key: tuple[str, ...]) -> None:
+        """Later updates of ``key`` must queue after what is queued now."""
+        self._pending.pop(key, None)
+
+    def fail(self, error: TvFrameError) -> None:
+        if self._error is None:
+            self._error = error
+        self._ready.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._ready.set()
+
+    async def get(self) -> StreamEvent:
+        while not self._items:
+            if self._error is not None:
+                raise self._error
+            if self._closed:
+                raise StopAsyncIteration
+            self._ready.clear()
+            await self._ready.wait()
+        event, key = self._items.popleft()
+        if (
+            key is not None
+            and self._pending.get(key) is not None
+            and self._pending[key][0] is event
+        ):
+            del self._pending[key]
+        result: StreamEvent = event
+        return result
+
+
+def _coalesced(old: StreamEvent, new: StreamEvent) -> StreamEvent:
+    if isinstance(old, QuoteUpdate) and isinstance(new, QuoteUpdate):
+        return QuoteUpdate(new.symbol, new.quote, old.changed | new.changed)
+    return new
+
+
+def _bar(bars: Bars, i: int) -> Bar:
+    return Bar(
+        float(bars.time[i]),
+        float(bars.open[i]),
+        float(bars.high[i]),
+        float(bars.low[i]),
+        float(bars.close[i]),
+        float(bars.volume[i]),
+    )
+
+
+class _SeriesRoute:
+    """One symbol and interval on its own chart session; survives reconnects."""
+
+    def __init__(
+        self, stream: Stream, symbol: Symbol, interval: Interval, n_bars: int, session: str
+    ) -> None:
+        self.stream = stream
+        self.symbol = symbol
+        self.interval = interval
+        self.n_bars = n_bars
+        self.session = session
+        self.key = ("bar", symbol.full_name, interval.text)
+        self.loading = True
+        self.pending: list[Bars] = []
+        self.loaded = 0
+        self.forming: Bar | None = None
+        self.index = -1
+        self.dead = False
+
+    def create_calls(self, count: int) -> list[tuple[str, list[Any]]]:
+        desc = symbol_descriptor(self.symbol.full_name)
+        return [
+            ("chart_create_session", [self.session, ""]),
+            ("switch_timezone", [self.session, "Etc/UTC"]),
+            ("resolve_symbol", [self.session, _SYMBOL_REF, desc]),
+            ("create_series", [self.session, _SERIES, "s1", _SYMBOL_REF, self.interval.resolution,
+                               count, ""]),
+        ]  # fmt: skip
+
+    # Route protocol
+
+    def on_event(self, event: Event) -> None:
+        if self.dead:
+            return
+        if isinstance(event, (TimescaleUpdate, DataUpdate)):
+            for series in event.series:
+                if series.series_id != _SERIES:
+                    continue
+                if self.loading:
+                    self.pending.append(series.bars)
+                else:
+                    self._apply(merge_bars([series.bars]))
+        elif isinstance(event, SeriesCompleted) and event.series_id == _SERIES:
+            if self.loading:
+                self._finish_load()
+        elif isinstance(event, SymbolErrorEvent):
+            self._die(
+                InvalidSymbolError(
+                    f"the server does not know symbol {self.symbol.full_name!r} ({event.reason})",
+                    [self.symbol.full_name],
+                )
+            )
+        elif isinstance(event, SeriesErrorEvent):
+            self._die(SeriesError(f"{self.symbol} {self.interval}: {event.reason}"))
+        elif isinstance(event, CriticalErrorEvent):
+            self._die(
+                CriticalError(f"{self.symbol} {self.interval}: {event.reason} ({event.info})")
+            )
+
+    def on_lost(self, error: TvFrameError, reconnecting: bool) -> bool:
+        if not reconnecting:
+            self.stream._fail(error)
+            return False
+        if self.dead:
+            return False
+        self.loading = True
+        self.pending = []
+        self.loaded = 0
+        return True
+
+    def resubscribe(self) -> list[tuple[str, list[Any]]]:
+        return self.create_calls(max(_BACKFILL_BARS, 2))
+
+    def on_reconnected(self, attempt: int, reason: str) -> None:
+        self.stream._reconnected(attempt, reason)
+
+    # state
+
+    def _die(self, error: TvFrameError) -> None:
+        self.dead = True
+        self.stream._series_failed(self, error)
+
+    def _finish_load(self) -> None:
+        merged = merge_bars(self.pending)
+        anchor = self.forming.time if self.forming is not None else None
+        if anchor is not None and len(merged) and merged.time[0] > anchor:
+            if len(merged) > self.loaded:
+                # The reload starts after the last bar we saw: page back to close the gap.
+                self.loaded = len(merged)
+                self.stream._send_soon([("request_more_data", [self.session, _SERIES,
+                                                               _BACKFILL_BARS])])  # fmt: skip
+                return
+            logger.warning(
+                "%s %s: the server has no bars between %s and %s; that gap cannot be filled",
+                self.symbol, self.interval, anchor, merged.time[0],
+            )  # fmt: skip
+        self.loading = False
+        self.pending = []
+        self._apply(merged)
+
+    def _apply(self, bars: Bars) -> None:
+        """Deliver a time-sorted, de-duplicated batch: bars before the last are final."""
+        if not len(bars):
+            return
+        start = 0
+        if self.forming is not None:
+            start = int(np.searchsorted(bars.time, self.forming.time, side="left"))
+        events: list[BarUpdate] = []
+        symbol, interval = self.symbol.full_name, self.interval.text
+        for i in range(start, len(bars)):
+            bar = _bar(bars, i)
+            if self.forming is not None and bar.time > self.forming.time:
+                events.append(BarUpdate(symbol, interval, self.index, self.forming, True))
+            if self.forming is None or bar.time > self.forming.time:
+                self.index += 1
+            self.forming = bar
+        if self.forming is None or start >= len(bars):
+            return
+        self.stream._emit_bars(self.key, events, BarUpdate(symbol, interval, self.index,
+                                                          self.forming, False))  # fmt: skip
+
+
+class _QuoteRoute:
+    """The stream's quote session: merges ``qsd`` diffs into one quote per symbol."""
+
+    def __init__(self, stream: Stream, session: str) -> None:
+        self.stream = stream
+        self.session = session
+        self.symbols: dict[str, None] = {}
+        self.quotes: dict[str, dict[str, Any]] = {}
+
+    def create_calls(self) -> list[tuple[str, list[Any]]]:
+        calls: list[tuple[str, list[Any]]] = [
+            ("quote_create_session", [self.session]),
+            ("quote_set_fields", [self.session, *QUOTE_FIELDS]),
+        ]
+        if self.symbols:
+            calls.append(("quote_add_symbols", [self.session, *self.symbols]))
+        return calls
+
+    def on_event(self, event: Event) -> None:
+        if not isinstance(event, QuoteData) or event.key not in self.symbols:
+            return
+        if event.status != "ok":
+            self.symbols.pop(event.key, None)
+            reason = event.errmsg or event.status
+            self.stream._buffer.put(
+                SymbolFailed(
+                    event.key,
+                    None,
+                    InvalidSymbolError(f"no quotes for {event.key!r}: {reason}", [event.key]),
+                )
+            )
+            return
+        quote = self.quotes.setdefault(event.key, {})
+        quote.update(event.values)
+        update = QuoteUpdate(event.key, MappingProxyType(dict(quote)), frozenset(event.values))
+        self.stream._buffer.put(update, coalesce=("quote", event.key))
+
+    def on_lost(self, error: TvFrameError, reconnecting: bool) -> bool:
+        if not reconnecting:
+            self.stream._fail(error)
+        return reconnecting
+
+    def resubscribe(self) -> list[tuple[str, list[Any]]]:
+        return self.create_calls()
+
+    def on_reconnected(self, attempt: int, reason: str) -> None:
+        self.stream._reconnected(attempt, reason)
+
+
+class Stream:
+    """An async iterator of :class:`~tvframe.events.StreamEvent` for many symbols.
+
+    Create it with :meth:`tvframe.Client.stream`. Bars arrive as
+    :class:`~tvframe.events.BarUpdate` (the first ``n_bars - 1`` loaded bars closed, then the
+    forming bar, then live changes), quotes as :class:`~tvframe.events.QuoteUpdate`, a symbol
+    the server refuses as :class:`~tvframe.events.SymbolFailed` (the others go on), and a
+    re-established socket as :class:`~tvframe.events.Reconnected`.
+
+    Example:
+        >>> async def main(client: "Client") -> None:
+        ...     async with client.stream(["NASDAQ:AAPL", "NYSE:IBM"], "1m") as stream:
+        ...         async for event in stream:
+        ...             print(event)
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        symbols: str | Symbol | Iterable[str | Symbol],
+        interval: str | Interval,
+        *,
+        n_bars: int = 1,
+        quotes: bool = False,
+    ) -> None:
+        from tvframe.client import check_n_bars, new_id
+
+        self._client = client
+        self._new_id = new_id
+        self._symbols = parse_symbols(symbols)
+        self._interval = parse_interval(interval)
+        self._n_bars = check_n_bars(n_bars)
+        self._buffer = _Buffer()
+        self._series: dict[tuple[str, str], _SeriesRoute] = {}
+        self._quotes = _QuoteRoute(self, new_id("qs_")) if quotes else None
+        self._started = False
+        self._reconnects_seen = client.reconnects
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> Stream:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __aiter__(self) -> Stream:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        return await self._buffer.get()
+
+    @property
+    def symbols(self) -> list[str]:
+        """Symbols currently streamed (bars), in subscription order."""
+        return [route.symbol.full_name for route in self._series.values() if not route.dead]
+
+    @property
+    def backlog(self) -> int:
+        """Events waiting for the consumer."""
+        return len(self._buffer)
+
+    async def start(self) -> None:
+        """Create the sessions. Called by ``async with``; idempotent."""
+        if self._started:
+            return
+        self._started = True
+        calls: list[tuple[str, list[Any]]] = []
+        if self._quotes is not None:
+            self._quotes.symbols = {s.full_name: None for s in self._symbols}
+            self._client.add_route(self._quotes.session, self._quotes)
+            calls += self._quotes.create_calls()
+        calls += self._add_series(self._symbols, self._interval)
+        await self._client.send(calls)
+
+    def _add_series(
+        self, symbols: Sequence[Symbol], interval: Interval
+    ) -> list[tuple[str, list[Any]]]:
+        calls: list[tuple[str, list[Any]]] = []
+        for symbol in symbols:
+            key = (symbol.full_name, interval.text)
+            if key in self._series and not self._series[key].dead:
+                continue
+            route = _SeriesRoute(self, symbol, interval, self._n_bars, self._new_id("cs_"))
+            self._series[key] = route
+            self._client.add_route(route.session, route)
+            calls += route.create_calls(self._n_bars)
+        return calls
+
+    async def subscribe(
+        self, symbols: str | Symbol | Iterable[str | Symbol], interval: str | Interval | None = None
+    ) -> None:
+        """Add symbols while streaming (at this stream's interval unless given)."""
+        parsed = parse_symbols(symbols)
+        iv = self._interval if interval is None else parse_interval(interval)
+        calls = self._add_series(parsed, iv)
+        if self._quotes is not None:
+            new = [s.full_name for s in parsed if s.full_name not in self._quotes.symbols]
+            self._quotes.symbols.update(dict.fromkeys(new))
+            if new:
+                calls.append(("quote_add_symbols", [self._quotes.session, *new]))
+        if calls:
+            await self._client.send(calls)
+
+    async def unsubscribe(
+        self, symbols: str | Symbol | Iterable[str | Symbol], interval: str | Interval | None = None
+    ) -> None:
+        """Stop streaming symbols; their sessions are deleted on the server."""
+        parsed = parse_symbols(symbols)
+        iv = self._interval if interval is None else parse_interval(interval)
+        calls: list[tuple[str, list[Any]]] = []
+        for symbol in parsed:
+            route = self._series.pop((symbol.full_name, iv.text), None)
+            if route is not None:
+                route.dead = True
+                self._client.remove_route(route.session)
+                calls.append(("chart_delete_session", [route.session]))
+            if self._quotes is not None and symbol.full_name in self._quotes.symbols:
+                del self._quotes.symbols[symbol.full_name]
+                calls.append(("quote_remove_symbols", [self._quotes.session, symbol.full_name]))
+        if calls and self._client.is_open:
+            await self._client.send(calls)
+
+    async def close(self) -> None:
+        """Delete every session and end the iteration; the client stays open."""
+        sessions = [route.session for route in self._series.values()]
+        if self._quotes is not None:
+            sessions.append(self._quotes.session)
+        calls: list[tuple[str, list[Any]]] = []
+        for session in sessions:
+            self._client.remove_route(session)
+            calls.append(
+                ("quote_delete_session" if session.startswith("qs_") else "chart_delete_session",
+                 [session])
+            )  # fmt: skip
+        self._series.clear()
+        for task in self._tasks:
+            task.cancel()
+        self._buffer.close()
+        if calls and self._client.is_open:
+            try:
+                await self._client.send(calls)
+            except TvFrameError as exc:
+                logger.debug("could not delete sessions while closing: %s", exc)
+
+    # called by routes
+
+    def _emit_bars(self, key: tuple[str, ...], closed: list[BarUpdate], forming: BarUpdate) -> None:
+        for event in closed:
+            self._buffer.seal(key)
+            self._buffer.put(event)
+        self._buffer.put(forming, coalesce=key)
+
+    def _series_failed(self, route: _SeriesRoute, error: TvFrameError) -> None:
+        self._client.remove_route(route.session)
+        self._buffer.put(SymbolFailed(route.symbol.full_name, route.interval.text, error))
+
+    def _send_soon(self, calls: list[tuple[str, list[Any]]]) -> None:
+        task = asyncio.get_running_loop().create_task(self._client.send(calls))
+        self._tasks.add(task)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("a paging request failed: %s", task.exception())
+
+    def _fail(self, error: TvFrameError) -> None:
+        self._buffer.fail(error)
+
+    def _reconnected(self, attempt: int, reason: str) -> None:
+        # Every route reports the same reconnect; the consumer hears of it once.
+        if self._client.reconnects != self._reconnects_seen:
+            self._reconnects_seen = self._client.reconnects
+            self._buffer.put(Reconnected(attempt, reason))
