@@ -1,0 +1,29 @@
+"""A protocol-faithful TradingView chart WebSocket on loopback, for tests, demos and notebooks.
+
+The client cannot tell it from TradingView except by the URL. Bars come from a deterministic
+market (:class:`Market`) driven by a clock you control (:class:`SimClock`): ``advance`` moves
+time and writes the live ``du`` updates before returning, so tests need no sleeps.
+
+Example:
+    >>> from tvframe.sim import running
+    >>> with running(bars_per_request=300) as sim:   # a background thread, TVFRAME_URL set
+    ...     sim.url.endswith("/socket.io/websocket")
+    True
+"""
+
+from tvframe.sim.clock import DEFAULT_START, SimClock
+from tvframe.sim.config import SimConfig, SimStats
+from tvframe.sim.market import Market
+from tvframe.sim.server import SimHandle, Simulator, running, serve_forever
+
+__all__ = [
+    "DEFAULT_START",
+    "Market",
+    "SimClock",
+    "SimConfig",
+    "SimHandle",
+    "SimStats",
+    "Simulator",
+    "running",
+    "serve_forever",
+]

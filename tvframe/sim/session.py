@@ -1,0 +1,788 @@
+"""One simulated connection: client payloads in, framed server messages out. No I/O.
+
+Shapes, key order and ``t``/``t_ms`` placement copy the real captures (``protocol.md`` §6,
+``shared/captures``); orderings follow §7 and §12.12-16; error strings follow §12.19.
+Bar indexes count from the first bar of a series' (re)load, which is index 0; older pages get
+negative indexes and live bars keep counting upwards from the initial load.
+The simulator parses and builds its own JSON so that a client bug is not mirrored here.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from tvframe.protocol.framing import encode_frame
+from tvframe.sim.catalogue import SimSymbol, find_symbol
+from tvframe.sim.clock import SimClock
+from tvframe.sim.config import ANONYMOUS_TOKEN, SimConfig, SimStats
+from tvframe.sim.market import Market, SimBars, parse_resolution
+
+__all__ = ["ClientSession"]
+
+logger = logging.getLogger(__name__)
+
+FloatArray = npt.NDArray[np.float64]
+
+# Messages that carry the server's "t"/"t_ms" stamps in every capture (protocol.md §2).
+_STAMPED = frozenset({"series_loading", "symbol_resolved", "timescale_update", "series_completed"})
+_EMPTY_NS: dict[str, Any] = {"d": "", "indexes": []}
+_NOCHANGE_NS: dict[str, Any] = {"d": "", "indexes": "nochange"}
+_TYPESPECS = {
+    "stock": ["common"], "crypto": ["crypto"], "index": ["main"], "futures": ["continuous"]
+}
+_COUNTRIES = {
+    "America": "US",
+    "Europe/London": "GB",
+    "Europe/Berlin": "DE",
+    "Asia/Kolkata": "IN",
+    "Asia/Seoul": "KR",
+    "Asia/Tokyo": "JP",
+}
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
+
+
+def _arg_text(value: Any) -> str:
+    """One param as TradingView prints it in ``critical_error`` args: unquoted, ', '-joined."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "[" + ", ".join(_arg_text(v) for v in value) + "]"
+    return _dumps(value)
+
+
+def _erlang_term(value: Any) -> str:
+    """A param in the Erlang notation of ``protocol_error {unknown_session_id,…}``."""
+    if isinstance(value, str):
+        return '<<"' + value + '">>'
+    if isinstance(value, list):
+        return "[" + ",".join(_erlang_term(v) for v in value) + "]"
+    return _dumps(value)
+
+
+def _country(timezone: str) -> str:
+    return _COUNTRIES.get(timezone, _COUNTRIES.get(timezone.split("/")[0], ""))
+
+
+def _bar_rows(bars: SimBars, with_volume: bool) -> list[list[float]]:
+    columns = [bars.time, bars.open, bars.high, bars.low, bars.close]
+    if with_volume:
+        columns.append(bars.volume)
+    rows: list[list[float]] = np.column_stack(columns).tolist()
+    return rows
+
+
+def _points(rows: list[list[float]], first_index: int) -> list[dict[str, Any]]:
+    return [{"i": first_index + k, "v": row} for k, row in enumerate(rows)]
+
+
+def _marks(times: FloatArray, first_index: int) -> list[list[int]]:
+    """Tick marks ``[weight, time, index]``: 70 year, 60 month, 50 week, 40 day, 30 intraday."""
+    if not len(times):
+        return []
+    seconds = times.astype(np.int64)
+    previous = np.concatenate(([seconds[0]], seconds[:-1]))
+    weight = np.full(len(seconds), 30, dtype=np.int64)
+    days, prev_days = seconds // 86400, previous // 86400
+    # Epoch day 0 was a Thursday: shifting by 3 makes week numbers roll over on Mondays.
+    steps = [
+        (days != prev_days, 40),
+        ((days + 3) // 7 != (prev_days + 3) // 7, 50),
+        (seconds.astype("datetime64[s]").astype("datetime64[M]")
+         != previous.astype("datetime64[s]").astype("datetime64[M]"), 60),
+        (seconds.astype("datetime64[s]").astype("datetime64[Y]")
+         != previous.astype("datetime64[s]").astype("datetime64[Y]"), 70),
+    ]
+    for changed, value in steps:
+        weight[changed] = value
+    indexes = np.arange(first_index, first_index + len(seconds))
+    marks: list[list[int]] = np.column_stack((weight, seconds, indexes)).tolist()
+    return marks
+
+
+def _timescale(times: FloatArray, first_index: int, zoffset: int) -> dict[str, Any]:
+    return {
+        "index": first_index,
+        "zoffset": zoffset,
+        "changes": times.tolist(),
+        "marks": _marks(times, first_index),
+        "index_diff": [],
+    }
+
+
+def _parse_descriptor(ref: str) -> tuple[str | None, bool]:
+    """Symbol name and extended-session flag from ``"EX:SYM"`` or an ``=``-JSON descriptor.
+
+    Nested chart-type and replay descriptors wrap the real one under ``symbol`` (§4, §12.11).
+    """
+    if not ref.startswith("="):
+        return ref, False
+    try:
+        desc: Any = orjson.loads(ref[1:])
+    except orjson.JSONDecodeError:
+        return None, False
+    extended = False
+    while isinstance(desc, dict):
+        extended = extended or desc.get("session") == "extended"
+        desc = desc.get("symbol")
+    return (desc, extended) if isinstance(desc, str) else (None, False)
+
+
+@dataclass(slots=True)
+class _Resolved:
+    """A ``resolve_symbol`` result; ``symbol`` is None for an unknown symbol."""
+
+    symbol: SimSymbol | None
+    extended: bool
+    announced: bool = False
+
+
+@dataclass(slots=True)
+class _Series:
+    """A loaded series: what was sent, so paging and live updates continue it."""
+
+    series_id: str
+    turnaround: str
+    symbol_id: str
+    resolved: _Resolved
+    symbol: SimSymbol
+    resolution: str
+    unit: str
+    count: int
+    times: FloatArray
+    first_index: int = 0
+    last_row: list[float] | None = None
+    close_cache: tuple[float, int] = (math.nan, 0)
+
+    @property
+    def last_index(self) -> int:
+        return self.first_index + len(self.times) - 1
+
+
+@dataclass(slots=True)
+class _Chart:
+    """One chart session and its symbols and series."""
+
+    session_id: str
+    timezone: str = "Etc/UTC"
+    symbols: dict[str, _Resolved] = field(default_factory=dict)
+    series: dict[str, _Series] = field(default_factory=dict)
+    # Bar counts of create_series, kept even when the load failed, so modify_series can retry.
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class _ParamError(Exception):
+    """A malformed client param: answered with ``critical_error "invalid parameters"``."""
+
+
+class ClientSession:
+    """Protocol state of one simulated TradingView connection.
+
+    Feed client payloads with :meth:`receive`; it returns the framed server messages to write
+    (the server batches them into one WebSocket frame). :meth:`live_updates` returns the ``du``
+    messages that bring every live series up to the clock's current time.
+
+    Example:
+        >>> from tvframe.sim.clock import SimClock
+        >>> s = ClientSession(SimConfig(), Market(), SimClock(), SimStats())
+        >>> s.hello().startswith('~m~')
+        True
+    """
+
+    def __init__(
+        self,
+        config: SimConfig,
+        market: Market,
+        clock: SimClock,
+        stats: SimStats,
+        *,
+        session_name: str = "0.1.1_sim1-charts-free-1-webchart-1",
+        via: str = "127.0.0.1:443",
+    ) -> None:
+        self._config = config
+        self._market = market
+        self._clock = clock
+        self._stats = stats
+        self._session_name = session_name
+        self._via = via
+        self._charts: dict[str, _Chart] = {}
+        self._out: list[str] = []
+        self._now = clock.now()
+        self._token: str | None = None
+        #: Set after a ``protocol_error``: the server must close the socket.
+        self.closing = False
+        self._handlers: dict[str, Callable[[list[Any]], None]] = {
+            "set_auth_token": self._set_auth_token,
+            "chart_create_session": self._chart_create_session,
+            "chart_delete_session": self._chart_delete_session,
+            "switch_timezone": self._chart_method(self._switch_timezone),
+            "resolve_symbol": self._chart_method(self._resolve_symbol),
+            "create_series": self._chart_method(self._create_series),
+            "modify_series": self._chart_method(self._modify_series),
+            "request_more_data": self._chart_method(self._request_more_data),
+            "remove_series": self._chart_method(self._remove_series),
+        }
+
+    # --- public -----------------------------------------------------------------------
+
+    def hello(self) -> str:
+        """The framed first message (``protocol.md`` §2.2), stamped with the simulated time."""
+        now = self._clock.now()
+        return encode_frame(
+            _dumps(
+                {
+                    "session_id": self._session_name,
+                    "timestamp": int(now),
+                    "timestampMs": int(now * 1000),
+                    "release": "release_208-91",
+                    "studies_metadata_hash": "3af5b8771c6cc64d969596190a83b3e19b5fbce2",
+                    "auth_scheme_vsn": 2,
+                    "protocol": "json",
+                    "via": self._via,
+                    "javastudies": ["3.66"],
+                }
+            )
+        )
+
+    def receive(self, payloads: list[str]) -> list[str]:
+        """Handle client payloads (one frame's worth) in order; return framed replies."""
+        self._now = self._clock.now()
+        for payload in payloads:
+            if self.closing:
+                break
+            self._dispatch(payload)
+        for chart in self._charts.values():
+            for symbol_id, resolved in chart.symbols.items():
+                self._announce(chart, symbol_id, resolved)
+        return self._flush()
+
+    def live_updates(self) -> list[str]:
+        """``du`` messages bringing every live series to the clock's current time."""
+        self._now = self._clock.now()
+        for chart in self._charts.values():
+            for series in chart.series.values():
+                self._update_series(chart, series)
+        return self._flush()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _flush(self) -> list[str]:
+        out, self._out = self._out, []
+        return out
+
+    def _emit(self, method: str, params: list[Any]) -> None:
+        message: dict[str, Any] = {"m": method, "p": params}
+        if method in _STAMPED:
+            message["t"] = int(self._now)
+            message["t_ms"] = int(self._now * 1000)
+        self._out.append(encode_frame(_dumps(message)))
+
+    def _protocol_error(self, reason: str) -> None:
+        self._emit("protocol_error", [reason])
+        self.closing = True
+
+    def _dispatch(self, payload: str) -> None:
+        try:
+            message = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            logger.debug("ignored a non-JSON client payload: %.80r", payload)
+            return
+        method = message.get("m") if isinstance(message, dict) else None
+        params = message.get("p") if isinstance(message, dict) else None
+        if not isinstance(method, str) or not isinstance(params, list):
+            logger.debug("ignored a client payload without m/p: %.80r", payload)
+            return
+        self._stats.messages[method] += 1
+        handler = self._handlers.get(method)
+        if handler is None:
+            logger.debug("ignored client method %s", method)
+            return
+        try:
+            handler(params)
+        except _ParamError:
+            # Methods without a chart session have nobody to address the error to.
+            logger.debug("ignored %s with malformed params %.80r", method, params)
+
+    def _chart_method(
+        self, handler: Callable[[_Chart, list[Any]], None]
+    ) -> Callable[[list[Any]], None]:
+        """Wrap a handler of a chart-session method: look the session up, map param errors."""
+        method = handler.__name__.lstrip("_")
+
+        def run(params: list[Any]) -> None:
+            session_id = params[0] if params else None
+            chart = self._charts.get(session_id) if isinstance(session_id, str) else None
+            if chart is None:
+                self._unknown_session(method, params)
+                return
+            try:
+                handler(chart, params)
+            except _ParamError:
+                self._emit(
+                    "critical_error",
+                    [chart.session_id, "invalid parameters", self._args_info(method, params)],
+                )
+
+        return run
+
+    @staticmethod
+    def _args_info(method: str, params: list[Any]) -> str:
+        return f'method: {method}. args: "{_arg_text(params[1:])}"'
+
+    def _unknown_session(self, method: str, params: list[Any]) -> None:
+        if not self._config.close_on_unknown_session:
+            logger.debug("ignored %s for an unknown chart session", method)
+            return
+        session = _erlang_term(params[0]) if params else "undefined"
+        self._protocol_error(
+            f"{{unknown_session_id,<<\"{method}\">>,{session},{_erlang_term(params[1:])}}}"
+        )
+
+    @staticmethod
+    def _str(params: list[Any], i: int) -> str:
+        if i >= len(params) or not isinstance(params[i], str):
+            raise _ParamError
+        value: str = params[i]
+        return value
+
+    @staticmethod
+    def _int(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise _ParamError
+        return int(value)
+
+    # --- session-level methods --------------------------------------------------------
+
+    def _set_auth_token(self, params: list[Any]) -> None:
+        token = params[0] if params else None
+        if not isinstance(token, str) or not self._config.accept_token(token):
+            self._protocol_error("bad auth token")
+            return
+        self._token = token
+
+    def _chart_create_session(self, params: list[Any]) -> None:
+        session_id = self._str(params, 0)
+        self._charts[session_id] = _Chart(session_id)
+
+    def _chart_delete_session(self, params: list[Any]) -> None:
+        self._charts.pop(self._str(params, 0), None)
+
+    # --- chart-session methods --------------------------------------------------------
+
+    def _switch_timezone(self, chart: _Chart, params: list[Any]) -> None:
+        tz = self._str(params, 1)
+        if tz != "exchange" and tz not in _timezones():
+            self._emit(
+                "critical_error",
+                [chart.session_id, "invalid timezone", self._args_info("switch_timezone", params)],
+            )
+            return
+        chart.timezone = tz
+
+    def _resolve_symbol(self, chart: _Chart, params: list[Any]) -> None:
+        symbol_id, ref = self._str(params, 1), self._str(params, 2)
+        name, extended = _parse_descriptor(ref)
+        symbol = find_symbol(name) if name else None
+        chart.symbols[symbol_id] = _Resolved(symbol, extended)
+
+    def _create_series(self, chart: _Chart, params: list[Any]) -> None:
+        series_id, turnaround = self._str(params, 1), self._str(params, 2)
+        symbol_id, resolution = self._str(params, 3), self._str(params, 4)
+        if len(params) < 6:
+            raise _ParamError
+        count, end = self._bar_count(params[5])
+        timeframe = params[6] if len(params) > 6 and isinstance(params[6], str) else ""
+        unit = self._unit(resolution)
+        chart.counts[series_id] = count
+        self._load(chart, series_id, turnaround, symbol_id, resolution, unit, count, end,
+                   timeframe=timeframe, reset=False)
+
+    def _modify_series(self, chart: _Chart, params: list[Any]) -> None:
+        series_id, turnaround = self._str(params, 1), self._str(params, 2)
+        symbol_id, resolution = self._str(params, 3), self._str(params, 4)
+        # 6 params (web, TVAPI, TVKIT) end with the range; TVRS's 7 put a bar count first.
+        timeframe = next((p for p in params[5:] if isinstance(p, str)), "")
+        unit = self._unit(resolution)
+        if series_id not in chart.counts:
+            logger.debug("ignored modify_series of unknown series %s", series_id)
+            return
+        series = chart.series.get(series_id)
+        unchanged = (
+            series is not None
+            and series.symbol_id == symbol_id
+            and series.resolved is chart.symbols.get(symbol_id)
+            and series.resolution == resolution
+            and series.turnaround == turnaround
+        )
+        if series is not None and unchanged and timeframe:
+            self._apply_range(chart, series, timeframe)
+            return
+        self._load(chart, series_id, turnaround, symbol_id, resolution, unit,
+                   chart.counts[series_id], None, timeframe=timeframe, reset=True)
+
+    def _request_more_data(self, chart: _Chart, params: list[Any]) -> None:
+        series_id = self._str(params, 1)
+        wanted = self._int(params[2]) if len(params) > 2 else self._config.bars_per_request
+        series = chart.series.get(series_id)
+        if series is None:
+            logger.debug("ignored request_more_data of unknown series %s", series_id)
+            return
+        self._emit("series_loading", [chart.session_id, series_id, series.turnaround])
+        room = min(wanted, self._room(series))
+        bars = None
+        if room > 0 and len(series.times):
+            bars = self._market.bars_before(
+                series.symbol, series.resolution, float(series.times[0]), room,
+                now=self._now, extended=series.resolved.extended,
+            )
+        self._prepend(chart, series, bars)
+        self._completed(chart, series)
+
+    def _room(self, series: _Series) -> int:
+        """How many older bars one page may add: per-request cap, then the total depth cap."""
+        return min(self._config.bars_per_request, self._config.max_depth - len(series.times))
+
+    def _remove_series(self, chart: _Chart, params: list[Any]) -> None:
+        series_id = self._str(params, 1)
+        chart.series.pop(series_id, None)
+        chart.counts.pop(series_id, None)
+
+    # --- loading ----------------------------------------------------------------------
+
+    def _bar_count(self, spec: Any) -> tuple[int, float | None]:
+        """``n`` or TVAPI's ``["bar_count", to, n]`` (n < 0: bars after ``to``)."""
+        if isinstance(spec, list) and len(spec) == 3 and spec[0] == "bar_count":
+            return self._int(spec[2]), float(self._int(spec[1]))
+        return self._int(spec), None
+
+    @staticmethod
+    def _unit(resolution: str) -> str:
+        try:
+            return parse_resolution(resolution).unit
+        except ValueError:
+            raise _ParamError from None
+
+    def _fetch(
+        self, symbol: SimSymbol, resolution: str, count: int, end: float | None, extended: bool
+    ) -> SimBars:
+        limit = min(abs(count), self._config.bars_per_request, self._config.max_depth)
+        horizon = self._now + 1.0
+        if end is None:
+            return self._market.bars_before(
+                symbol, resolution, horizon, limit, now=self._now, extended=extended
+            )
+        if count > 0:
+            return self._market.bars_before(
+                symbol, resolution, math.nextafter(end, math.inf), limit,
+                now=self._now, extended=extended,
+            )
+        after = self._market.bars_between(
+            symbol, resolution, end, horizon, now=self._now, extended=extended
+        )
+        return _slice_bars(after, slice(0, limit))
+
+    def _load(
+        self,
+        chart: _Chart,
+        series_id: str,
+        turnaround: str,
+        symbol_id: str,
+        resolution: str,
+        unit: str,
+        count: int,
+        end: float | None,
+        *,
+        timeframe: str,
+        reset: bool,
+    ) -> None:
+        """(Re)load a series: series_loading, symbol, bars, series_completed (§12.12, §12.15)."""
+        cs = chart.session_id
+        chart.series.pop(series_id, None)
+        self._emit("series_loading", [cs, series_id, turnaround])
+        resolved = chart.symbols.get(symbol_id)
+        if resolved is not None:
+            self._announce(chart, symbol_id, resolved)
+        if resolved is None or resolved.symbol is None:
+            self._emit("series_error", [cs, series_id, turnaround, "resolve error", "undefined"])
+            return
+        if unit == "S" and not self._seconds_entitled():
+            self._emit(
+                "series_error", [cs, series_id, turnaround, "seconds_not_entitled", "undefined"]
+            )
+            return
+        if reset:
+            self._emit(
+                "timescale_update",
+                [cs, {series_id: {"s": [], "ns": _EMPTY_NS, "t": turnaround}},
+                 _timescale(np.empty(0), 0, 0)],
+            )
+        symbol = resolved.symbol
+        bars = self._fetch(symbol, resolution, count, end, resolved.extended)
+        rows = _bar_rows(bars, symbol.has_volume)
+        series = _Series(
+            series_id, turnaround, symbol_id, resolved, symbol, resolution, unit, count,
+            np.array(bars.time, dtype=np.float64), last_row=rows[-1] if rows else None,
+        )
+        chart.series[series_id] = series
+        self._emit_bars(chart, series, rows, series.times, 0, 0)
+        if timeframe:
+            self._emit_timeframe(chart, series, timeframe, final_only=True)
+        self._completed(chart, series)
+
+    def _prepend(self, chart: _Chart, series: _Series, bars: SimBars | None) -> None:
+        """Send older bars at negative indexes (§12.14); zero bars when history is exhausted."""
+        if bars is None or not len(bars):
+            self._emit_bars(chart, series, [], np.empty(0), series.first_index, 0)
+            return
+        series.times = np.concatenate((bars.time, series.times))
+        series.first_index -= len(bars)
+        rows = _bar_rows(bars, series.symbol.has_volume)
+        self._emit_bars(chart, series, rows, bars.time, series.first_index, len(bars))
+
+    def _emit_bars(
+        self,
+        chart: _Chart,
+        series: _Series,
+        rows: list[list[float]],
+        times: FloatArray,
+        first_index: int,
+        zoffset: int,
+    ) -> None:
+        obj: dict[str, Any] = {
+            "node": self._config.node,
+            "s": _points(rows, first_index),
+            "ns": _EMPTY_NS,
+            "t": series.turnaround,
+        }
+        if len(series.times):
+            obj["lbs"] = {"bar_close_time": self._bar_close(series)}
+        self._stats.bars_sent += len(rows)
+        self._emit(
+            "timescale_update",
+            [chart.session_id, {series.series_id: obj}, _timescale(times, first_index, zoffset)],
+        )
+
+    def _completed(self, chart: _Chart, series: _Series) -> None:
+        self._emit(
+            "series_completed",
+            [chart.session_id, series.series_id, self._config.update_mode, series.turnaround,
+             {"rt_update_period": self._config.rt_update_period}],
+        )
+
+    def _apply_range(self, chart: _Chart, series: _Series, timeframe: str) -> None:
+        """Range ``modify_series``: page older bars in if needed, then series_timeframe twice."""
+        self._emit("series_loading", [chart.session_id, series.series_id, series.turnaround])
+        start = self._range_start(timeframe)
+        if start is not None and len(series.times) and start < series.times[0]:
+            room = self._room(series)
+            older = self._market.bars_between(
+                series.symbol, series.resolution, start, float(series.times[0]),
+                now=self._now, extended=series.resolved.extended,
+            )
+            if room > 0 and len(older):
+                newest = slice(max(0, len(older) - room), None)
+                self._prepend(chart, series, _slice_bars(older, newest))
+        self._emit_timeframe(chart, series, timeframe, final_only=False)
+        self._completed(chart, series)
+
+    @staticmethod
+    def _range_start(timeframe: str) -> float | None:
+        if not timeframe.startswith("r,"):
+            return None
+        try:
+            return float(timeframe[2:].split(":")[0])
+        except ValueError:
+            return None
+
+    def _emit_timeframe(
+        self, chart: _Chart, series: _Series, timeframe: str, *, final_only: bool
+    ) -> None:
+        first, last = series.first_index, series.last_index
+        if timeframe.startswith("r,"):
+            bounds = timeframe[2:].split(":")
+            try:
+                start, stop = float(bounds[0]), float(bounds[1])
+            except (ValueError, IndexError):
+                start, stop = -math.inf, math.inf
+            first += int(np.searchsorted(series.times, start, "left"))
+            last = series.first_index + int(np.searchsorted(series.times, stop, "right")) - 1
+        head = [chart.session_id, series.series_id, series.turnaround, first, last, timeframe]
+        for final in (True,) if final_only else (False, True):
+            self._emit("series_timeframe", [*head, final])
+
+    # --- symbols ----------------------------------------------------------------------
+
+    def _announce(self, chart: _Chart, symbol_id: str, resolved: _Resolved) -> None:
+        """symbol_resolved (or symbol_error) once per resolve_symbol."""
+        if resolved.announced:
+            return
+        resolved.announced = True
+        if resolved.symbol is None:
+            self._emit("symbol_error", [chart.session_id, symbol_id, "invalid symbol"])
+            return
+        self._emit(
+            "symbol_resolved",
+            [chart.session_id, symbol_id, _symbol_info(resolved.symbol, resolved.extended)],
+        )
+
+    def _seconds_entitled(self) -> bool:
+        return self._config.seconds_entitled or self._token not in (None, ANONYMOUS_TOKEN)
+
+    # --- live -------------------------------------------------------------------------
+
+    def _update_series(self, chart: _Chart, series: _Series) -> None:
+        """du for each bar closed since the last push (final values, plus the bar after it),
+        then the forming bar at the current time (§12.13)."""
+        if not len(series.times):
+            return
+        last_open = float(series.times[-1])
+        bars = self._market.bars_between(
+            series.symbol, series.resolution, last_open, self._now + 1.0,
+            now=self._now, extended=series.resolved.extended,
+        )
+        if not len(bars):
+            return
+        rows = _bar_rows(bars, series.symbol.has_volume)
+        continues = bool(bars.time[0] == last_open)
+        if continues and len(rows) == 1 and rows[0] == series.last_row:
+            return
+        base = series.last_index if continues else series.last_index + 1
+        series.times = np.concatenate((series.times, bars.time[1:] if continues else bars.time))
+        for k in range(len(rows) - 1):
+            self._du(chart, series, rows[k:k + 2], base + k, float(bars.time[k + 1]))
+        self._du(chart, series, rows[-1:], base + len(rows) - 1, float(bars.time[-1]))
+        series.last_row = rows[-1]
+
+    def _du(
+        self, chart: _Chart, series: _Series, rows: list[list[float]], first: int, newest: float
+    ) -> None:
+        self._stats.bars_sent += len(rows)
+        obj = {
+            "s": _points(rows, first),
+            "ns": _NOCHANGE_NS,
+            "t": series.turnaround,
+            "lbs": {"bar_close_time": self._close_of(series, newest)},
+        }
+        self._emit("du", [chart.session_id, {series.series_id: obj}])
+
+    def _bar_close(self, series: _Series) -> int:
+        return self._close_of(series, float(series.times[-1]))
+
+    def _close_of(self, series: _Series, open_time: float) -> int:
+        """Close time of the bar opening at ``open_time``, cut at the session end."""
+        if series.close_cache[0] == open_time:
+            return series.close_cache[1]
+        market, symbol, extended = self._market, series.symbol, series.resolved.extended
+        following = market.next_bar_open(symbol, series.resolution, open_time, extended=extended)
+        nominal = parse_resolution(series.resolution).count * (1 if series.unit == "S" else 60)
+        if series.unit in ("S", "T") and following - open_time <= nominal:
+            close = following
+        elif series.unit == "S":
+            close = open_time + nominal
+        else:
+            # The last minute before the next bar ends the session (or the day, week, month).
+            last = market.bars_before(symbol, "1", following, 1, now=following, extended=extended)
+            close = float(last.time[-1]) + 60.0 if len(last) else following
+        series.close_cache = (open_time, int(close))
+        return int(close)
+
+
+_COLUMNS = ("time", "open", "high", "low", "close", "volume")
+
+
+def _slice_bars(bars: SimBars, part: slice) -> SimBars:
+    return SimBars(**{column: getattr(bars, column)[part] for column in _COLUMNS})
+
+
+def _symbol_info(symbol: SimSymbol, extended: bool) -> dict[str, Any]:
+    """``symbol_resolved`` info with the keys and key order of the HAR-tv capture (§6)."""
+    use_extended = extended and symbol.extended_session is not None
+    session = symbol.session
+    if use_extended and symbol.extended_session:
+        session = symbol.extended_session
+    subsessions = [_subsession("regular", "Regular Trading Hours", symbol.session)]
+    if symbol.extended_session:
+        subsessions.append(
+            _subsession("extended", "Extended Trading Hours", symbol.extended_session)
+        )
+    country = _country(symbol.timezone)
+    info: dict[str, Any] = {
+        "source2": {"country": country, "description": symbol.exchange,
+                    "exchange-type": "exchange", "id": symbol.exchange, "name": symbol.exchange,
+                    "url": ""},
+        "currency_code": symbol.currency,
+        "source_id": symbol.exchange,
+        "session_holidays": "",
+        "subsession_id": "extended" if use_extended else "regular",
+        "provider_id": "sim",
+        "currency_id": symbol.currency,
+        "country": country,
+        "pro_perm": "",
+        "measure": "price",
+        "allowed_adjustment": "any" if symbol.type == "stock" else "none",
+        "short_description": symbol.description,
+        "variable_tick_size": "",
+        "isin": "",
+        "language": "en",
+    }
+    if symbol.local_description is not None:
+        info["local_description"] = symbol.local_description
+    info.update({
+        "name": symbol.ticker,
+        "full_name": symbol.full_name,
+        "pro_name": symbol.full_name,
+        "base_name": [symbol.full_name],
+        "description": symbol.description,
+        "exchange": symbol.exchange,
+        "pricescale": symbol.pricescale,
+        "pointvalue": 1.0,
+        "minmov": symbol.minmov,
+        "session": session,
+        "session_display": session,
+        "subsessions": subsessions,
+        "type": "spot" if symbol.type == "crypto" else symbol.type,
+        "typespecs": _TYPESPECS.get(symbol.type, []),
+        "has_intraday": True,
+        "fractional": False,
+        "listed_exchange": symbol.exchange,
+        "legs": [symbol.full_name],
+        "is_tradable": False,
+        "minmove2": 0,
+        "timezone": symbol.timezone,
+        "aliases": [],
+        "alternatives": [],
+        "is_replayable": True,
+        "has_adjustment": symbol.type == "stock",
+        "has_extended_hours": symbol.extended_session is not None,
+        "bar_source": "trade",
+        "bar_transform": "none",
+        "bar_fillgaps": False,
+        "visible_plots_set": "ohlcv" if symbol.has_volume else "ohlc",
+        "isin-displayed": "",
+        "is-tickbars-available": False,
+        "figi": {},
+        "exchange_listed_name": symbol.exchange,
+    })
+    return info
+
+
+def _subsession(ident: str, description: str, session: str) -> dict[str, Any]:
+    return {"description": description, "id": ident, "private": False, "session": session,
+            "session-correction": "", "session-display": session}
