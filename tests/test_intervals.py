@@ -30,13 +30,16 @@ def test_minute_and_month_differ_by_case() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "resolution"), [("3m", "3"), ("45m", "45"), ("3h", "180"), ("15s", "15S"), ("3M", "3M")]
+    ("text", "resolution"),
+    [("3m", "3"), ("45m", "45"), ("3h", "180"), ("15s", "15S"), ("3M", "3M")],
 )
 def test_other_counts(text: str, resolution: str) -> None:
     assert parse_interval(text).resolution == resolution
 
 
-@pytest.mark.parametrize("bad", ["", "1", "m", "1min", "0m", "1y", "15M5", " 5x", "1H", "1D", "99h"])
+@pytest.mark.parametrize(
+    "bad", ["", "1", "m", "1min", "0m", "1y", "15M5", " 5x", "1H", "1D", "99h"]
+)
 def test_bad_spellings_name_the_value(bad: str) -> None:
     with pytest.raises(InvalidIntervalError) as info:
         parse_interval(bad)

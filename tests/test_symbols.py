@@ -18,7 +18,9 @@ def test_valid_symbols(text: str, exchange: str, ticker: str) -> None:
     assert parse_symbol(text) == Symbol(exchange, ticker)
 
 
-@pytest.mark.parametrize("bad", ["AAPL", ":AAPL", "NASDAQ:", "NAS DAQ:AAPL", "X:../../etc", "X:A/B", "X:\x00"])
+@pytest.mark.parametrize(
+    "bad", ["AAPL", ":AAPL", "NASDAQ:", "NAS DAQ:AAPL", "X:../../etc", "X:A/B", "X:\x00"]
+)
 def test_invalid_symbols_name_the_value(bad: str) -> None:
     with pytest.raises(InvalidSymbolError) as info:
         parse_symbol(bad)

@@ -26,6 +26,22 @@ _EXPORTS: dict[str, str] = {
     "ClientState": "tvframe.client",
     "History": "tvframe.client",
     "SymbolInfo": "tvframe.models",
+    "RealtimeStreamer": "tvframe.streamer",
+    "validate_symbols": "tvframe.streamer",
+    "StreamCall": "tvframe.streamer",
+    "StreamConfig": "tvframe.models",
+    "ExportConfig": "tvframe.models",
+    "IndicatorConfig": "tvframe.models",
+    "OHLCData": "tvframe.models",
+    "IndicatorData": "tvframe.models",
+    "StreamData": "tvframe.models",
+    "StreamerResponse": "tvframe.models",
+    "Bar": "tvframe.events",
+    "BarUpdate": "tvframe.events",
+    "QuoteUpdate": "tvframe.events",
+    "SymbolFailed": "tvframe.events",
+    "Reconnected": "tvframe.events",
+    "Stream": "tvframe.stream",
     "Interval": "tvframe.intervals",
     "parse_interval": "tvframe.intervals",
     "Symbol": "tvframe.symbols",
@@ -51,29 +67,44 @@ _EXPORTS: dict[str, str] = {
     "TvTimeoutError": "tvframe.errors",
     "WebSocketException": "tvframe.errors",
 }
-_SUBMODULES = ("sim", "protocol")
+_SUBMODULES = ("protocol", "realtime", "sim")
 
 __all__ = [
     "AuthError",
+    "Bar",
+    "BarUpdate",
     "Client",
     "ClientState",
     "ConnectionClosed",
     "CriticalError",
     "DataNotFoundError",
+    "ExportConfig",
     "FramingError",
     "History",
+    "IndicatorConfig",
+    "IndicatorData",
     "Interval",
     "InvalidArgumentError",
     "InvalidIntervalError",
     "InvalidSymbolError",
     "MessageError",
+    "OHLCData",
     "ProtocolError",
+    "QuoteUpdate",
     "RateLimitError",
+    "RealtimeStreamer",
+    "Reconnected",
     "SeriesError",
     "ServerError",
     "ShortHistoryWarning",
+    "Stream",
+    "StreamCall",
+    "StreamConfig",
+    "StreamData",
+    "StreamerResponse",
     "StudyError",
     "Symbol",
+    "SymbolFailed",
     "SymbolInfo",
     "TvFrameError",
     "TvFrameValidationError",
@@ -85,11 +116,13 @@ __all__ = [
     "parse_symbol",
     "parse_symbols",
     "protocol",
+    "realtime",
     "sim",
+    "validate_symbols",
 ]
 
 if TYPE_CHECKING:
-    from tvframe import protocol, sim
+    from tvframe import protocol, realtime, sim
     from tvframe.client import Client, ClientState, History
     from tvframe.errors import (
         AuthError,
@@ -112,9 +145,21 @@ if TYPE_CHECKING:
         TvTimeoutError,
         WebSocketException,
     )
+    from tvframe.events import Bar, BarUpdate, QuoteUpdate, Reconnected, SymbolFailed
     from tvframe.facade import ahistory, history
     from tvframe.intervals import Interval, parse_interval
-    from tvframe.models import SymbolInfo
+    from tvframe.models import (
+        ExportConfig,
+        IndicatorConfig,
+        IndicatorData,
+        OHLCData,
+        StreamConfig,
+        StreamData,
+        StreamerResponse,
+        SymbolInfo,
+    )
+    from tvframe.stream import Stream
+    from tvframe.streamer import RealtimeStreamer, StreamCall, validate_symbols
     from tvframe.symbols import Symbol, parse_symbol, parse_symbols
 
 

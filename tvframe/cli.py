@@ -11,8 +11,12 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tvframe.errors import TvFrameError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["main"]
 
@@ -68,11 +72,7 @@ def _maybe_sim(enabled: bool) -> Iterator[None]:
         yield
 
 
-def _save(frame: object, path: Path) -> None:
-    import pandas as pd
-
-    if not isinstance(frame, pd.DataFrame):
-        raise TvFrameError("internal: expected a pandas frame")
+def _save(frame: pd.DataFrame, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         frame.to_csv(path)
@@ -85,10 +85,13 @@ def _save(frame: object, path: Path) -> None:
 
 
 def _history(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from tvframe.facade import history
 
     with _maybe_sim(args.sim):
         frame = history(args.symbol, args.interval, args.n_bars, url=args.url)
+    assert isinstance(frame, pd.DataFrame)
     if args.output is not None:
         _save(frame, args.output)
         print(f"saved {len(frame)} bars to {args.output}")

@@ -30,7 +30,9 @@ async def closed_bars(stream: Stream, want: dict[str, int]) -> dict[str, list[Ba
     return got
 
 
-def market_closed(sim: SimHandle, symbol: str, resolution: str, start: float, end: float) -> np.ndarray:
+def market_closed(
+    sim: SimHandle, symbol: str, resolution: str, start: float, end: float
+) -> np.ndarray:
     bars = sim.market.bars_between(find_symbol(symbol), resolution, start, end, now=sim.clock.now())
     return np.column_stack([bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume])
 
@@ -68,16 +70,16 @@ async def test_forming_bar_updates_in_place(sim: SimHandle) -> None:
 
 
 async def test_a_bad_symbol_fails_alone(sim: SimHandle) -> None:
-    async with Client(sim.url) as client:
-        async with client.stream(["NASDAQ:NOPE", "NASDAQ:AAPL"], "1m", n_bars=2) as stream:
-            seen: dict[type, list[StreamEvent]] = defaultdict(list)
-            while not (seen[SymbolFailed] and seen[BarUpdate]):
-                event = await next_event(stream)
-                seen[type(event)].append(event)
-            failed = seen[SymbolFailed][0]
-            assert isinstance(failed, SymbolFailed) and failed.symbol == "NASDAQ:NOPE"
-            assert isinstance(failed.error, InvalidSymbolError)
-            assert stream.symbols == ["NASDAQ:AAPL"]
+    symbols = ["NASDAQ:NOPE", "NASDAQ:AAPL"]
+    async with Client(sim.url) as client, client.stream(symbols, "1m", n_bars=2) as stream:
+        seen: dict[type, list[StreamEvent]] = defaultdict(list)
+        while not (seen[SymbolFailed] and seen[BarUpdate]):
+            event = await next_event(stream)
+            seen[type(event)].append(event)
+        failed = seen[SymbolFailed][0]
+        assert isinstance(failed, SymbolFailed) and failed.symbol == "NASDAQ:NOPE"
+        assert isinstance(failed.error, InvalidSymbolError)
+        assert stream.symbols == ["NASDAQ:AAPL"]
 
 
 async def test_subscribe_and_unsubscribe_while_streaming(sim: SimHandle) -> None:
@@ -125,12 +127,14 @@ async def test_many_symbols_on_one_socket(sim: SimHandle, n_symbols: int) -> Non
 
 
 async def test_quotes_merge_diffs(sim: SimHandle) -> None:
-    async with Client(sim.url) as client:
-        async with client.stream("BINANCE:BTCUSDT", "1m", quotes=True) as stream:
-            quote = None
-            while quote is None:
-                event = await next_event(stream)
-                if isinstance(event, QuoteUpdate):
-                    quote = event
+    async with (
+        Client(sim.url) as client,
+        client.stream("BINANCE:BTCUSDT", "1m", quotes=True) as stream,
+    ):
+        quote = None
+        while quote is None:
+            event = await next_event(stream)
+            if isinstance(event, QuoteUpdate):
+                quote = event
     assert quote.symbol == "BINANCE:BTCUSDT"
     assert isinstance(quote.quote["lp"], float)
