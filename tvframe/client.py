@@ -20,7 +20,6 @@ import string
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -45,6 +44,7 @@ from tvframe.errors import (
     WebSocketException,
 )
 from tvframe.intervals import Interval, parse_interval
+from tvframe.lifecycle import AsyncClosing
 from tvframe.models import SymbolInfo
 from tvframe.protocol import (
     Bars,
@@ -250,7 +250,7 @@ def _retryable(error: TvFrameError) -> bool:
     return not isinstance(error, AuthError)
 
 
-class Client:
+class Client(AsyncClosing):
     """Async TradingView client over one WebSocket, reconnecting when it drops.
 
     Args:
@@ -320,14 +320,6 @@ class Client:
     async def __aenter__(self) -> Client:
         await self.connect()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def is_open(self) -> bool:

@@ -9,12 +9,13 @@ one-line delegator to its async twin's implementation, with the same signature.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
 
 from tvframe.client import Client, History, resolve_token, resolve_url
+from tvframe.errors import ConnectionClosed
 from tvframe.frames import Backend, check_backend, to_pandas, to_polars
 from tvframe.intervals import Interval
 from tvframe.loop import add_cleanup, shared_loop
@@ -33,7 +34,10 @@ _clients: dict[tuple[str, str], Client] = {}
 _client_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
 
-async def _shared_client(url: str | None, token: str | SecretStr | None, timeout: float) -> Client:
+async def _shared_client(
+    url: str | None, token: str | SecretStr | None, timeout: float, stale: Client | None = None
+) -> Client:
+    """The pooled client for (url, token); ``stale`` is a client found dead in use."""
     resolved_url = resolve_url(url)
     secret = resolve_token(token)
     # The key holds the token in memory only; it is never logged or shown.
@@ -41,13 +45,32 @@ async def _shared_client(url: str | None, token: str | SecretStr | None, timeout
     lock = _client_locks.setdefault(key, asyncio.Lock())
     async with lock:
         client = _clients.get(key)
-        if client is None or not client.is_open:
+        if client is None or not client.is_open or client is stale:
             if client is not None:
                 await client.close()
             client = Client(resolved_url, secret, timeout=timeout)
             await client.connect()
             _clients[key] = client
         return client
+
+
+async def _with_client(
+    url: str | None,
+    token: str | SecretStr | None,
+    timeout: float,
+    call: Callable[[Client], Awaitable[_T]],
+) -> _T:
+    """Run ``call`` on the pooled client; a pooled socket found closed is replaced once.
+
+    A pooled socket can die between calls (server restart, idle close) before its reader
+    notices; the request is idempotent, so one retry on a fresh socket is safe.
+    """
+    client = await _shared_client(url, token, timeout)
+    try:
+        return await call(client)
+    except ConnectionClosed:
+        client = await _shared_client(url, token, timeout, stale=client)
+        return await call(client)
 
 
 async def _close_all() -> None:
@@ -90,8 +113,12 @@ async def _history(
     timeout: float,
 ) -> pd.DataFrame | pl.DataFrame:
     chosen = check_backend(backend)
-    client = await _shared_client(url, token, timeout)
-    hist = await client.history(symbol, interval, n_bars, adjustment=adjustment, session=session)
+    hist = await _with_client(
+        url,
+        token,
+        timeout,
+        lambda c: c.history(symbol, interval, n_bars, adjustment=adjustment, session=session),
+    )
     return _frame(hist, chosen)
 
 

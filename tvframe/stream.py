@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from tvframe.errors import (
 )
 from tvframe.events import Bar, BarUpdate, QuoteUpdate, Reconnected, StreamEvent, SymbolFailed
 from tvframe.intervals import Interval, parse_interval
+from tvframe.lifecycle import AsyncClosing
 from tvframe.protocol import (
     Bars,
     CriticalErrorEvent,
@@ -310,7 +311,7 @@ class _QuoteRoute:
         self.stream._reconnected(attempt, reason)
 
 
-class Stream:
+class Stream(AsyncClosing):
     """An async iterator of :class:`~tvframe.events.StreamEvent` for many symbols.
 
     Create it with :meth:`tvframe.Client.stream`. Bars arrive as
@@ -352,14 +353,6 @@ class Stream:
     async def __aenter__(self) -> Stream:
         await self.start()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def __aiter__(self) -> Stream:
         return self

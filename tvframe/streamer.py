@@ -18,7 +18,6 @@ import math
 import warnings
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterable, Iterator
-from types import TracebackType
 from typing import Any
 
 from tvframe.client import Client, backoff, resolve_url
@@ -33,6 +32,7 @@ from tvframe.errors import (
 )
 from tvframe.events import BarUpdate, SymbolFailed
 from tvframe.export import export_data
+from tvframe.lifecycle import AsyncClosing
 from tvframe.models import (
     ExportConfig,
     IndicatorConfig,
@@ -218,7 +218,7 @@ class StreamCall:
         return self._streamer._result(self._symbols).__await__()
 
 
-class RealtimeStreamer:
+class RealtimeStreamer(AsyncClosing):
     """Stream candles of one or many symbols; optionally collect and export them.
 
     Two styles, as in the seed: ``RealtimeStreamer(StreamConfig(symbols=[...]))`` with
@@ -295,14 +295,6 @@ class RealtimeStreamer:
         await client.connect()
         self._client = client
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """End open streams and close the socket; safe to call twice."""
