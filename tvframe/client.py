@@ -383,7 +383,12 @@ class Client(AsyncClosing):
         self._ws = ws
         self._hello = hello = loop.create_future()
         self._reader = loop.create_task(self._read_loop(ws), name=f"tvframe-reader-{self._host}")
-        await self._wait(asyncio.shield(hello), f"the hello from {self._host}")
+        try:
+            await self._wait(asyncio.shield(hello), f"the hello from {self._host}")
+        except TvFrameError:
+            hello.cancel()
+            ws.transport.abort()  # the reader ends by itself on the aborted socket
+            raise
         self._conn.send("set_auth_token", [self._token.get_secret_value()])
         self._conn.send("set_locale", ["en", "US"])
         await self._flush()
@@ -467,8 +472,12 @@ class Client(AsyncClosing):
             error = exc
         except OSError as exc:
             error = WebSocketException(f"socket error: {exc}")
-        await ws.close()
-        self._lost(error)
+        if isinstance(error, TvTimeoutError):
+            # A silent peer will not answer a closing handshake either: drop the socket.
+            ws.transport.abort()
+        else:
+            await ws.close()
+        self._lost(error, ws)
 
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, Hello):
@@ -487,8 +496,10 @@ class Client(AsyncClosing):
         else:
             logger.debug("no route for %s", type(event).__name__)
 
-    def _lost(self, error: TvFrameError) -> None:
-        """The socket is gone: fail one-shot calls; reconnect if streams want it."""
+    def _lost(self, error: TvFrameError, ws: ClientConnection) -> None:
+        """A socket is gone: fail one-shot calls; reconnect if streams want it."""
+        if ws is not self._ws:
+            return  # an older socket, already replaced
         if self._pending_error is not None:
             error, self._pending_error = self._pending_error, None
         self._up.clear()
@@ -497,18 +508,19 @@ class Client(AsyncClosing):
         if self.state is not ClientState.OPEN or self._failure is not None:
             return
         reconnecting = self._reconnect and _retryable(error)
-        keep: dict[str, Route] = {}
-        for session, route in self._routes.items():
-            if route.on_lost(error, reconnecting):
-                keep[session] = route
-        self._routes = keep
-        if reconnecting and keep:
+        self._routes = {
+            session: route
+            for session, route in self._routes.items()
+            if route.on_lost(error, reconnecting)
+        }
+        if not (reconnecting and self._routes):
+            self._fail(error)
+        elif self._reconnector is None or self._reconnector.done():
             logger.warning("connection to %s lost (%s); reconnecting", self._host, error)
             self._reconnector = asyncio.get_running_loop().create_task(
                 self._reconnect_loop(error), name=f"tvframe-reconnect-{self._host}"
             )
-        else:
-            self._fail(error)
+        # else: a reconnect is under way; it sees the socket down and tries again.
 
     async def _reconnect_loop(self, cause: TvFrameError) -> None:
         delays = self._reconnect_delays()
@@ -517,13 +529,15 @@ class Client(AsyncClosing):
             delay = next(delays)
             logger.info("reconnect attempt %d to %s in %.2fs", attempt, self._host, delay)
             await asyncio.sleep(delay)
-            if self.state is not ClientState.OPEN:
+            if self.state is not ClientState.OPEN or self._failure is not None:
                 return
             try:
                 await self._open_transport()
                 for route in list(self._routes.values()):
                     self._queue_calls(route.resubscribe())
                 await self._flush()
+                if not self._up.is_set():
+                    raise ConnectionClosed("the new connection dropped at once")
             except TvFrameError as exc:
                 last = exc
                 logger.warning("reconnect attempt %d to %s failed: %s", attempt, self._host, exc)
