@@ -174,4 +174,3 @@ def test_client_cannot_be_reopened(sim: SimHandle) -> None:
 def test_url_must_be_a_websocket_url() -> None:
     with pytest.raises(InvalidArgumentError, match="http://x"):
         Client("http://x")
-

@@ -141,14 +141,24 @@ async def test_hello_is_first_even_when_the_client_speaks_first(sim: Simulator) 
         messages = await peer.until("series_completed")
     hello = messages[0]
     assert list(hello) == [
-        "session_id", "timestamp", "timestampMs", "release", "studies_metadata_hash",
-        "auth_scheme_vsn", "protocol", "via", "javastudies",
+        "session_id",
+        "timestamp",
+        "timestampMs",
+        "release",
+        "studies_metadata_hash",
+        "auth_scheme_vsn",
+        "protocol",
+        "via",
+        "javastudies",
     ]
     assert hello["protocol"] == "json" and hello["timestamp"] == int(DEFAULT_START)
     assert isinstance(decode_message(orjson.dumps(hello).decode()), Hello)
     assert peer.frames[0].startswith("~m~") and '"m"' not in peer.frames[0]
     assert methods(messages)[1:] == [
-        "series_loading", "symbol_resolved", "timescale_update", "series_completed"
+        "series_loading",
+        "symbol_resolved",
+        "timescale_update",
+        "series_completed",
     ]
 
 
@@ -211,13 +221,32 @@ async def test_symbol_resolved_info_has_the_capture_keys(sim: Simulator) -> None
     async with peer_of(sim) as peer:
         messages = await load(peer, *series_calls("NASDAQ:AAPL"))
     info = only(messages, "symbol_resolved")[0]["p"][2]
-    for key in ("name", "full_name", "pro_name", "exchange", "description", "type", "timezone",
-                "session", "pricescale", "minmov", "currency_code", "subsessions", "typespecs",
-                "has_intraday", "visible_plots_set", "listed_exchange", "minmove2"):
+    for key in (
+        "name",
+        "full_name",
+        "pro_name",
+        "exchange",
+        "description",
+        "type",
+        "timezone",
+        "session",
+        "pricescale",
+        "minmov",
+        "currency_code",
+        "subsessions",
+        "typespecs",
+        "has_intraday",
+        "visible_plots_set",
+        "listed_exchange",
+        "minmove2",
+    ):
         assert key in info, key
     symbol = CATALOGUE["NASDAQ:AAPL"]
     assert (info["name"], info["timezone"], info["session"], info["pricescale"]) == (
-        symbol.ticker, symbol.timezone, symbol.session, symbol.pricescale
+        symbol.ticker,
+        symbol.timezone,
+        symbol.session,
+        symbol.pricescale,
     )
 
 
@@ -295,8 +324,11 @@ async def test_extended_session_descriptor(sim: Simulator) -> None:
 async def test_request_more_data_pages_back_until_max_depth() -> None:
     config = SimConfig(bars_per_request=100, max_depth=250)
     async with Simulator(config) as sim, peer_of(sim) as peer:
-        first = bars_of(only(await load(peer, *series_calls("BINANCE:BTCUSDT", "1", 100)),
-                            "timescale_update")[0])
+        first = bars_of(
+            only(await load(peer, *series_calls("BINANCE:BTCUSDT", "1", 100)), "timescale_update")[
+                0
+            ]
+        )
         pages = []
         for _ in range(3):
             await peer.send(("request_more_data", [CS, "sds_1", 100]))
@@ -339,7 +371,11 @@ async def test_invalid_symbol_gets_symbol_error_then_series_error(sim: Simulator
         messages = await peer.until("series_error")
     assert only(messages, "symbol_error")[0]["p"] == [CS, "sds_sym_1", "invalid symbol"]
     assert only(messages, "series_error")[0]["p"] == [
-        CS, "sds_1", "s1", "resolve error", "undefined"
+        CS,
+        "sds_1",
+        "s1",
+        "resolve error",
+        "undefined",
     ]
     assert "series_completed" not in methods(messages)
 
@@ -362,7 +398,9 @@ async def test_malformed_resolution_is_a_critical_error(
         )
         messages = await peer.until("critical_error")
     assert only(messages, "critical_error")[0]["p"] == [
-        CS, "invalid parameters", f'method: create_series. args: "{args}"'
+        CS,
+        "invalid parameters",
+        f'method: create_series. args: "{args}"',
     ]
 
 
@@ -376,7 +414,9 @@ async def test_bad_timezone_is_a_critical_error(sim: Simulator) -> None:
         messages = await peer.until("critical_error")
     assert methods(messages) == ["<hello>", "critical_error"]
     assert messages[1]["p"] == [
-        CS, "invalid timezone", 'method: switch_timezone. args: "[Nowhere/Nowhere]"'
+        CS,
+        "invalid timezone",
+        'method: switch_timezone. args: "[Nowhere/Nowhere]"',
     ]
 
 
@@ -396,7 +436,11 @@ async def test_seconds_need_an_entitlement(sim: Simulator) -> None:
     async with peer_of(sim) as peer:
         entitled = await load(peer, *series_calls(resolution="5S", count=10, token=JWT))
     assert only(anonymous, "series_error")[0]["p"] == [
-        CS, "sds_1", "s1", "seconds_not_entitled", "undefined"
+        CS,
+        "sds_1",
+        "s1",
+        "seconds_not_entitled",
+        "undefined",
     ]
     assert len(bars_of(only(entitled, "timescale_update")[0])) == 10
 
@@ -413,8 +457,12 @@ async def test_unknown_session_is_a_protocol_error(sim: Simulator) -> None:
 
 async def test_unknown_methods_are_ignored(sim: Simulator) -> None:
     async with peer_of(sim) as peer:
-        await peer.send(("set_locale", ["en", "US"]), ("no_such_method", [1, 2]),
-                        ("quote_create_session", ["qs_1"]), *series_calls(count=5))
+        await peer.send(
+            ("set_locale", ["en", "US"]),
+            ("no_such_method", [1, 2]),
+            ("quote_create_session", ["qs_1"]),
+            *series_calls(count=5),
+        )
         messages = await peer.until("series_completed")
     assert len(bars_of(only(messages, "timescale_update")[0])) == 5
     assert sim.stats.messages["no_such_method"] == 1
@@ -430,7 +478,10 @@ async def test_modify_series_resolution_resets_then_reloads(sim: Simulator) -> N
         await peer.send(("modify_series", [CS, "sds_1", "s2", "sds_sym_1", "15", ""]))
         messages = await peer.until("series_completed")
     assert methods(messages) == [
-        "series_loading", "timescale_update", "timescale_update", "series_completed"
+        "series_loading",
+        "timescale_update",
+        "timescale_update",
+        "series_completed",
     ]
     reset, update = only(messages, "timescale_update")
     assert reset["p"][1] == {"sds_1": {"s": [], "ns": {"d": "", "indexes": []}, "t": "s2"}}
@@ -444,8 +495,15 @@ async def test_modify_series_symbol_change_resolves_the_new_symbol(sim: Simulato
     async with peer_of(sim) as peer:
         await load(peer, *series_calls("BINANCE:BTCUSDT", "D", 30))
         await peer.send(
-            ("resolve_symbol", [CS, "ser_2", '={"symbol":{"symbol":"BINANCE:ETHEUR"},'
-                                             '"type":"BarSetHeikenAshi@tv-basicstudies-60!"}']),
+            (
+                "resolve_symbol",
+                [
+                    CS,
+                    "ser_2",
+                    '={"symbol":{"symbol":"BINANCE:ETHEUR"},'
+                    '"type":"BarSetHeikenAshi@tv-basicstudies-60!"}',
+                ],
+            ),
             ("modify_series", [CS, "sds_1", "s1", "ser_2", "D", ""]),
         )
         messages = await peer.until("series_completed")
@@ -461,7 +519,10 @@ async def test_modify_series_range_pages_then_series_timeframe(sim: Simulator) -
         await peer.send(("modify_series", [CS, "sds_1", "s1", "sds_sym_1", "60", f"r,{frm}:{to}"]))
         messages = await peer.until("series_completed")
     assert methods(messages) == [
-        "series_loading", "timescale_update", "series_timeframe", "series_timeframe",
+        "series_loading",
+        "timescale_update",
+        "series_timeframe",
+        "series_timeframe",
         "series_completed",
     ]
     assert [p["i"] for p in bars_of(messages[1])] == list(range(-10, 0))
@@ -534,11 +595,14 @@ async def test_two_chart_sessions_on_one_socket(sim: Simulator) -> None:
         updates = await peer.until("du", 3)  # AAPL 1m: closed bar + forming; SPX 5m: forming
     completed = only(messages, "series_completed")
     assert [(m["p"][0], m["p"][1]) for m in completed] == [("cs_one", "sds_1"), ("cs_two", "sds_9")]
-    sizes = {m["p"][0]: len(next(iter(m["p"][1].values()))["s"])
-             for m in only(messages, "timescale_update")}
+    sizes = {
+        m["p"][0]: len(next(iter(m["p"][1].values()))["s"])
+        for m in only(messages, "timescale_update")
+    }
     assert sizes == {"cs_one": 10, "cs_two": 20}
     assert {(m["p"][0], next(iter(m["p"][1]))) for m in updates} == {
-        ("cs_one", "sds_1"), ("cs_two", "sds_9")
+        ("cs_one", "sds_1"),
+        ("cs_two", "sds_9"),
     }
 
 

@@ -3,6 +3,8 @@
 The client cannot tell it from TradingView except by the URL. Bars come from a deterministic
 market (:class:`Market`) driven by a clock you control (:class:`SimClock`): ``advance`` moves
 time and writes the live ``du`` updates before returning, so tests need no sleeps.
+Quote sessions stream ``qsd`` diffs the same way; ``faults`` (:class:`Faults`) makes the server
+drop, go silent, refuse handshakes or send errors, for reconnect and reliability tests.
 
 Example:
     >>> from tvframe.sim import running
@@ -13,16 +15,20 @@ Example:
 
 from tvframe.sim.clock import DEFAULT_START, SimClock
 from tvframe.sim.config import SimConfig, SimStats
+from tvframe.sim.faults import Faults, FaultState, SyncFaults
 from tvframe.sim.market import Market
 from tvframe.sim.server import SimHandle, Simulator, running, serve_forever
 
 __all__ = [
     "DEFAULT_START",
+    "FaultState",
+    "Faults",
     "Market",
     "SimClock",
     "SimConfig",
     "SimHandle",
     "SimStats",
+    "SyncFaults",
     "Simulator",
     "running",
     "serve_forever",

@@ -2,6 +2,8 @@
 
 Sessions are TradingView's exchange-local ``HHMM-HHMM`` form (or ``24x7``); a session whose end
 is not after its start opens on the previous calendar day (CME futures, ``1700-1600``).
+Besides 26 hand-written instruments, a generated universe ``SIMX:T000`` ... ``SIMX:T199`` serves
+tests that need many symbols: even numbers trade 24x7 like crypto, odd ones NASDAQ hours.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["CATALOGUE", "SimSymbol", "find_symbol"]
+__all__ = ["CATALOGUE", "UNIVERSE_SIZE", "SimSymbol", "find_symbol", "universe"]
 
 _WEEKDAYS = (1, 2, 3, 4, 5)
 _EVERY_DAY = (1, 2, 3, 4, 5, 6, 7)
@@ -127,12 +129,45 @@ _SYMBOLS = (
               "1700-1600", _WEEKDAYS, 100, 25, True, 5950.0, 0.16),
 )  # fmt: skip
 
+#: Size of the generated ``SIMX`` universe.
+UNIVERSE_SIZE = 200
+
+
+def _universe_symbol(i: int) -> SimSymbol:
+    """``SIMX:T<i>``: its price and volatility are spread out by the index, no randomness."""
+    ticker = f"T{i:03d}"
+    price = round(5.0 + (i * 37) % 491 + (i % 10) / 10, 2)
+    vol = 0.15 + (i % 9) * 0.07
+    if i % 2 == 0:
+        return _crypto("SIMX", ticker, f"Simulated 24x7 asset {i:03d}", "USD", price, vol)
+    return _us_stock("SIMX", ticker, f"Simulated NASDAQ-hours stock {i:03d}", price, vol)
+
+
+_UNIVERSE = tuple(_universe_symbol(i) for i in range(UNIVERSE_SIZE))
+
 #: Every simulated instrument, keyed by ``full_name``.
-CATALOGUE: Mapping[str, SimSymbol] = MappingProxyType({s.full_name: s for s in _SYMBOLS})
+CATALOGUE: Mapping[str, SimSymbol] = MappingProxyType(
+    {s.full_name: s for s in (*_SYMBOLS, *_UNIVERSE)}
+)
 
 _BY_TICKER: dict[str, list[SimSymbol]] = {}
-for _symbol in _SYMBOLS:
+for _symbol in CATALOGUE.values():
     _BY_TICKER.setdefault(_symbol.ticker.upper(), []).append(_symbol)
+
+
+def universe(count: int = UNIVERSE_SIZE) -> tuple[SimSymbol, ...]:
+    """The first ``count`` symbols of the generated ``SIMX`` universe.
+
+    Raises:
+        ValueError: ``count`` is negative or above :data:`UNIVERSE_SIZE`.
+
+    Example:
+        >>> [s.full_name for s in universe(2)], universe(2)[1].session
+        (['SIMX:T000', 'SIMX:T001'], '0930-1600')
+    """
+    if not 0 <= count <= UNIVERSE_SIZE:
+        raise ValueError(f"count must be within 0..{UNIVERSE_SIZE}, got {count!r}")
+    return _UNIVERSE[:count]
 
 
 def find_symbol(ref: str) -> SimSymbol | None:

@@ -88,6 +88,8 @@ class SimStats:
         messages: Client messages received, per method.
         bars_sent: Bars written in ``timescale_update`` and ``du`` messages.
         heartbeats_sent: Heartbeats written.
+        handshakes_refused: Handshakes answered with an HTTP error by ``Faults.refuse``.
+        drops: Sockets closed by faults (``drop``, ``drop_after``, ``protocol_error``).
 
     Example:
         >>> s = SimStats()
@@ -100,3 +102,5 @@ class SimStats:
     messages: Counter[str] = field(default_factory=Counter)
     bars_sent: int = 0
     heartbeats_sent: int = 0
+    handshakes_refused: int = 0
+    drops: int = 0

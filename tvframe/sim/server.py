@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http
 import logging
 import os
 import threading
@@ -27,6 +28,7 @@ from tvframe.errors import FramingError
 from tvframe.protocol.framing import FrameDecoder, Heartbeat, encode_heartbeat
 from tvframe.sim.clock import SimClock
 from tvframe.sim.config import SimConfig, SimStats
+from tvframe.sim.faults import Faults, FaultState, Outlet, SyncFaults
 from tvframe.sim.market import Market
 from tvframe.sim.session import ClientSession
 
@@ -41,17 +43,21 @@ _ENV_URL = "TVFRAME_URL"
 class _Peer:
     """One accepted socket, its protocol state, and a lock so replies and pushes never mix."""
 
-    def __init__(self, ws: ServerConnection, session: ClientSession) -> None:
+    def __init__(self, ws: ServerConnection, session: ClientSession, outlet: Outlet) -> None:
         self.ws = ws
         self.session = session
+        self.outlet = outlet
         self.lock = asyncio.Lock()
 
     async def send(self, messages: list[str]) -> None:
         """Write ``messages`` as one frame; close the socket if a protocol_error asked for it."""
-        if messages:
-            await self.ws.send("".join(messages))
+        await self.outlet.send(messages)
         if self.session.closing:
             await self.ws.close()
+
+    def end_session(self, session_id: str, reason: str, info: str) -> list[str] | None:
+        """``critical_error`` for one of this socket's sessions (see :class:`Link`)."""
+        return self.session.end_session(session_id, reason, info)
 
 
 class Simulator:
@@ -70,6 +76,7 @@ class Simulator:
         ...     async with Simulator() as sim:
         ...         print(sim.url)                      # ws://127.0.0.1:<port>/socket.io/websocket
         ...         await sim.advance(60)               # one minute later, du written to clients
+        ...         await sim.faults.drop()             # every client sees close code 1006
     """
 
     def __init__(
@@ -83,10 +90,12 @@ class Simulator:
         self.clock = clock or SimClock()
         self.market = Market(seed=self.config.seed)
         self.stats = SimStats()
+        self._peers: set[_Peer] = set()
+        #: Fault injection (:class:`~tvframe.sim.faults.Faults`).
+        self.faults = Faults(FaultState(), lambda: self._peers, self.stats)
         self._host = host
         self._port = port
         self._server: Server | None = None
-        self._peers: set[_Peer] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -117,7 +126,7 @@ class Simulator:
             self._host,
             self._port,
             compression=None,
-            process_request=_check_path,
+            process_request=self._check_request,
             server_header="tv",
             max_size=None,
             ping_interval=None,
@@ -187,13 +196,14 @@ class Simulator:
             self.config, self.market, self.clock, self.stats,
             session_name=f"0.{self.stats.connections}.1_sim1-charts-free-1-webchart-1",
             via=f"{host}:{port}",
+            faults=self.faults.state,
         )
-        peer = _Peer(ws, session)
+        peer = _Peer(ws, session, Outlet(ws, self.faults.state, self.stats))
         self._peers.add(peer)
         heartbeats = asyncio.get_running_loop().create_task(self._heartbeat(peer))
         try:
             async with peer.lock:
-                await ws.send(session.hello())
+                await peer.send([session.hello()])
             await self._serve_peer(peer)
         except ConnectionClosed:
             pass
@@ -224,17 +234,20 @@ class Simulator:
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await asyncio.sleep(self.config.heartbeat_interval)
-                number += 1
                 async with peer.lock:
-                    await peer.ws.send(encode_heartbeat(number))
-                self.stats.heartbeats_sent += 1
+                    sent = await peer.outlet.heartbeat(encode_heartbeat(number + 1))
+                if sent:
+                    number += 1
+                    self.stats.heartbeats_sent += 1
 
-
-def _check_path(connection: ServerConnection, request: Request) -> Response | None:
-    """Refuse any path but TradingView's (any query string is fine)."""
-    if urlsplit(request.path).path == PATH:
-        return None
-    return connection.respond(404, "Not Found\n")
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse any path but TradingView's (any query string is fine), then injected refusals."""
+        if urlsplit(request.path).path != PATH:
+            return connection.respond(404, "Not Found\n")
+        status = self.faults.take_refusal()
+        if status is None:
+            return None
+        return connection.respond(status, f"{http.HTTPStatus(status).phrase}\n")
 
 
 class SimHandle:
@@ -255,6 +268,7 @@ class SimHandle:
             target=self._loop.run_forever, name="tvframe-sim", daemon=True
         )
         self._thread.start()
+        self._faults = SyncFaults(simulator.faults, self._call)
         try:
             self._call(simulator.start())
         except BaseException:
@@ -290,6 +304,17 @@ class SimHandle:
     def stats(self) -> SimStats:
         """Counters: connections, messages per method, bars sent."""
         return self.simulator.stats
+
+    @property
+    def faults(self) -> SyncFaults:
+        """Fault injection; each call blocks until the fault is applied.
+
+        Example:
+            >>> with running() as sim:
+            ...     sim.faults.drop()       # no client connected: nothing to close
+            0
+        """
+        return self._faults
 
     def advance(self, seconds: float) -> float:
         """Move the clock; return once every live series' updates are written."""

@@ -25,7 +25,9 @@ from tvframe.protocol.framing import encode_frame
 from tvframe.sim.catalogue import SimSymbol, find_symbol
 from tvframe.sim.clock import SimClock
 from tvframe.sim.config import ANONYMOUS_TOKEN, SimConfig, SimStats
+from tvframe.sim.faults import FaultState
 from tvframe.sim.market import Market, SimBars, parse_resolution
+from tvframe.sim.quotes import QuoteBook
 
 __all__ = ["ClientSession"]
 
@@ -145,6 +147,11 @@ def _parse_descriptor(ref: str) -> tuple[str | None, bool]:
     return (desc, extended) if isinstance(desc, str) else (None, False)
 
 
+def _symbol_of(ref: str) -> SimSymbol | None:
+    name, _ = _parse_descriptor(ref)
+    return find_symbol(name) if name else None
+
+
 @dataclass(slots=True)
 class _Resolved:
     """A ``resolve_symbol`` result; ``symbol`` is None for an unknown symbol."""
@@ -215,6 +222,7 @@ class ClientSession:
         *,
         session_name: str = "0.1.1_sim1-charts-free-1-webchart-1",
         via: str = "127.0.0.1:443",
+        faults: FaultState | None = None,
     ) -> None:
         self._config = config
         self._market = market
@@ -222,6 +230,7 @@ class ClientSession:
         self._stats = stats
         self._session_name = session_name
         self._via = via
+        self._faults = faults or FaultState()
         self._charts: dict[str, _Chart] = {}
         self._out: list[str] = []
         self._now = clock.now()
@@ -239,6 +248,11 @@ class ClientSession:
             "request_more_data": self._chart_method(self._request_more_data),
             "remove_series": self._chart_method(self._remove_series),
         }
+        self._quotes = QuoteBook(
+            market, config.update_mode, lambda: self._now, self._emit, self._unknown_session,
+            _symbol_of,
+        )
+        self._handlers.update(self._quotes.handlers())
 
     # --- public -----------------------------------------------------------------------
 
@@ -274,11 +288,28 @@ class ClientSession:
         return self._flush()
 
     def live_updates(self) -> list[str]:
-        """``du`` messages bringing every live series to the clock's current time."""
+        """``du`` messages bringing every live series to the clock's current time, then the
+        ``qsd`` diffs of every awake quote subscription."""
         self._now = self._clock.now()
         for chart in self._charts.values():
             for series in chart.series.values():
                 self._update_series(chart, series)
+        self._quotes.push()
+        return self._flush()
+
+    def end_session(self, session_id: str, reason: str, info: str) -> list[str] | None:
+        """``critical_error [session_id, reason, info]`` for a chart or quote session, which is
+        forgotten: later calls on it are calls on an unknown session. ``None`` if there is none.
+
+        Example:
+            >>> from tvframe.sim.clock import SimClock
+            >>> s = ClientSession(SimConfig(), Market(), SimClock(), SimStats())
+            >>> s.end_session("cs_nope", "internal error", "") is None
+            True
+        """
+        if self._charts.pop(session_id, None) is None and not self._quotes.end(session_id):
+            return None
+        self._emit("critical_error", [session_id, reason, info])
         return self._flush()
 
     # --- plumbing ---------------------------------------------------------------------
@@ -398,9 +429,8 @@ class ClientSession:
 
     def _resolve_symbol(self, chart: _Chart, params: list[Any]) -> None:
         symbol_id, ref = self._str(params, 1), self._str(params, 2)
-        name, extended = _parse_descriptor(ref)
-        symbol = find_symbol(name) if name else None
-        chart.symbols[symbol_id] = _Resolved(symbol, extended)
+        _, extended = _parse_descriptor(ref)
+        chart.symbols[symbol_id] = _Resolved(_symbol_of(ref), extended)
 
     def _create_series(self, chart: _Chart, params: list[Any]) -> None:
         series_id, turnaround = self._str(params, 1), self._str(params, 2)
@@ -665,9 +695,12 @@ class ClientSession:
             return
         base = series.last_index if continues else series.last_index + 1
         series.times = np.concatenate((series.times, bars.time[1:] if continues else bars.time))
-        for k in range(len(rows) - 1):
-            self._du(chart, series, rows[k:k + 2], base + k, float(bars.time[k + 1]))
-        self._du(chart, series, rows[-1:], base + len(rows) - 1, float(bars.time[-1]))
+        updates = [
+            (rows[k:k + 2], base + k, float(bars.time[k + 1])) for k in range(len(rows) - 1)
+        ]
+        updates.append((rows[-1:], base + len(rows) - 1, float(bars.time[-1])))
+        for part, first, newest in self._faults.arrange(updates):
+            self._du(chart, series, part, first, newest)
         series.last_row = rows[-1]
 
     def _du(
