@@ -71,6 +71,8 @@ __all__ = [
     "DEFAULT_TOKEN",
     "DEFAULT_URL",
     "MAX_BARS",
+    "SERIES_ID",
+    "SYMBOL_REF",
     "Client",
     "ClientState",
     "History",
@@ -78,6 +80,7 @@ __all__ = [
     "backoff",
     "check_n_bars",
     "new_id",
+    "open_series_calls",
     "resolve_token",
     "resolve_url",
 ]
@@ -218,6 +221,35 @@ def resolve_token(token: str | SecretStr | None = None) -> SecretStr:
 def new_id(prefix: str) -> str:
     """A session id the way TradingView's Python peers make them: prefix + 12 lowercase letters."""
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+#: The series and symbol ids every chart session of tvframe uses (one series per session).
+SERIES_ID = "sds_1"
+SYMBOL_REF = "sds_sym_1"
+
+
+def open_series_calls(
+    session: str,
+    symbol: Symbol,
+    resolution: str,
+    count: int,
+    *,
+    adjustment: str = "splits",
+    symbol_session: str = "regular",
+) -> list[tuple[str, list[Any]]]:
+    """The calls that open a chart session with one series of ``count`` bars (§3, §7).
+
+    Example:
+        >>> [m for m, _ in open_series_calls("cs_x", parse_symbol("NASDAQ:AAPL"), "5", 10)]
+        ['chart_create_session', 'switch_timezone', 'resolve_symbol', 'create_series']
+    """
+    desc = symbol_descriptor(symbol.full_name, adjustment=adjustment, session=symbol_session)
+    return [
+        ("chart_create_session", [session, ""]),
+        ("switch_timezone", [session, "Etc/UTC"]),
+        ("resolve_symbol", [session, SYMBOL_REF, desc]),
+        ("create_series", [session, SERIES_ID, "s1", SYMBOL_REF, resolution, count, ""]),
+    ]
 
 
 def check_n_bars(n_bars: int) -> int:
@@ -664,21 +696,9 @@ class Client(AsyncClosing):
         what = f"history of {sym} {iv}"
         try:
             await self.send(
-                [
-                    ("chart_create_session", [cs, ""]),
-                    ("switch_timezone", [cs, "Etc/UTC"]),
-                    (
-                        "resolve_symbol",
-                        [
-                            cs,
-                            "sds_sym_1",
-                            symbol_descriptor(
-                                sym.full_name, adjustment=adjustment, session=session
-                            ),
-                        ],
-                    ),
-                    ("create_series", [cs, "sds_1", "s1", "sds_sym_1", iv.resolution, n, ""]),
-                ]
+                open_series_calls(
+                    cs, sym, iv.resolution, n, adjustment=adjustment, symbol_session=session
+                )
             )
             info, bars = await self._collect_pages(cs, route.queue, sym, n, what)
         finally:
@@ -720,13 +740,13 @@ class Client(AsyncClosing):
             if isinstance(event, SymbolResolved):
                 info = SymbolInfo.from_server(event.info)
             elif isinstance(event, (TimescaleUpdate, DataUpdate)):
-                chunks.extend(s.bars for s in event.series if s.series_id == "sds_1")
-            elif isinstance(event, SeriesCompleted) and event.series_id == "sds_1":
+                chunks.extend(s.bars for s in event.series if s.series_id == SERIES_ID)
+            elif isinstance(event, SeriesCompleted) and event.series_id == SERIES_ID:
                 before = have
                 have = len(merge_bars(chunks))
                 if have >= n or have == before:
                     break
-                await self.send([("request_more_data", [cs, "sds_1", n - have])])
+                await self.send([("request_more_data", [cs, SERIES_ID, n - have])])
             elif isinstance(event, SymbolErrorEvent):
                 raise InvalidSymbolError(
                     f"the server does not know symbol {sym.full_name!r} ({event.reason})",

@@ -15,11 +15,12 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tvframe.bars import merge_bars
+from tvframe.client import SERIES_ID, Client, check_n_bars, new_id, open_series_calls
 from tvframe.errors import (
     CriticalError,
     InvalidSymbolError,
@@ -39,12 +40,8 @@ from tvframe.protocol import (
     SeriesErrorEvent,
     SymbolErrorEvent,
     TimescaleUpdate,
-    symbol_descriptor,
 )
 from tvframe.symbols import Symbol, parse_symbols
-
-if TYPE_CHECKING:
-    from tvframe.client import Client
 
 __all__ = ["QUOTE_FIELDS", "Stream"]
 
@@ -58,8 +55,6 @@ QUOTE_FIELDS: tuple[str, ...] = (
     "minmov", "short_name", "pro_name", "original_name", "is_tradable",
 )  # fmt: skip
 
-_SERIES = "sds_1"
-_SYMBOL_REF = "sds_sym_1"
 # Bars asked for when a series is reloaded after a reconnect; paging covers longer outages.
 _BACKFILL_BARS = 300
 
@@ -160,14 +155,7 @@ class _SeriesRoute:
         self.dead = False
 
     def create_calls(self, count: int) -> list[tuple[str, list[Any]]]:
-        desc = symbol_descriptor(self.symbol.full_name)
-        return [
-            ("chart_create_session", [self.session, ""]),
-            ("switch_timezone", [self.session, "Etc/UTC"]),
-            ("resolve_symbol", [self.session, _SYMBOL_REF, desc]),
-            ("create_series", [self.session, _SERIES, "s1", _SYMBOL_REF, self.interval.resolution,
-                               count, ""]),
-        ]  # fmt: skip
+        return open_series_calls(self.session, self.symbol, self.interval.resolution, count)
 
     # Route protocol
 
@@ -176,13 +164,13 @@ class _SeriesRoute:
             return
         if isinstance(event, (TimescaleUpdate, DataUpdate)):
             for series in event.series:
-                if series.series_id != _SERIES:
+                if series.series_id != SERIES_ID:
                     continue
                 if self.loading:
                     self.pending.append(series.bars)
                 else:
                     self._apply(merge_bars([series.bars]))
-        elif isinstance(event, SeriesCompleted) and event.series_id == _SERIES:
+        elif isinstance(event, SeriesCompleted) and event.series_id == SERIES_ID:
             if self.loading:
                 self._finish_load()
         elif isinstance(event, SymbolErrorEvent):
@@ -229,7 +217,7 @@ class _SeriesRoute:
             if len(merged) > self.loaded:
                 # The reload starts after the last bar we saw: page back to close the gap.
                 self.loaded = len(merged)
-                self.stream._send_soon([("request_more_data", [self.session, _SERIES,
+                self.stream._send_soon([("request_more_data", [self.session, SERIES_ID,
                                                                _BACKFILL_BARS])])  # fmt: skip
                 return
             logger.warning(
@@ -336,10 +324,7 @@ class Stream(AsyncClosing):
         n_bars: int = 1,
         quotes: bool = False,
     ) -> None:
-        from tvframe.client import check_n_bars, new_id
-
         self._client = client
-        self._new_id = new_id
         self._symbols = parse_symbols(symbols)
         self._interval = parse_interval(interval)
         self._n_bars = check_n_bars(n_bars)
@@ -391,7 +376,7 @@ class Stream(AsyncClosing):
             key = (symbol.full_name, interval.text)
             if key in self._series and not self._series[key].dead:
                 continue
-            route = _SeriesRoute(self, symbol, interval, self._n_bars, self._new_id("cs_"))
+            route = _SeriesRoute(self, symbol, interval, self._n_bars, new_id("cs_"))
             self._series[key] = route
             self._client.add_route(route.session, route)
             calls += route.create_calls(self._n_bars)
