@@ -726,27 +726,30 @@ class Client(AsyncClosing):
         what: str,
     ) -> tuple[SymbolInfo, Bars]:
         info: SymbolInfo | None = None
-        chunks: list[Bars] = []
-        have = 0
+        merged = Bars.empty()  # every completed page, merged once per page
+        fresh: list[Bars] = []  # what arrived since the last series_completed
         while True:
             try:
                 event = await self._next(queue, what)
             except TvTimeoutError:
-                if not chunks:
+                if not (fresh or len(merged)):
                     raise
                 # Throttled servers may never complete a later page (USERS.md): keep what came.
-                logger.warning("%s: a later page never completed; keeping %d bars", what, have)
+                logger.warning(
+                    "%s: a later page never completed; keeping %d bars", what, len(merged)
+                )
                 break
             if isinstance(event, SymbolResolved):
                 info = SymbolInfo.from_server(event.info)
             elif isinstance(event, (TimescaleUpdate, DataUpdate)):
-                chunks.extend(s.bars for s in event.series if s.series_id == SERIES_ID)
+                fresh.extend(s.bars for s in event.series if s.series_id == SERIES_ID)
             elif isinstance(event, SeriesCompleted) and event.series_id == SERIES_ID:
-                before = have
-                have = len(merge_bars(chunks))
-                if have >= n or have == before:
+                before = len(merged)
+                merged = merge_bars([merged, *fresh])
+                fresh = []
+                if len(merged) >= n or len(merged) == before:
                     break
-                await self.send([("request_more_data", [cs, SERIES_ID, n - have])])
+                await self.send([("request_more_data", [cs, SERIES_ID, n - len(merged)])])
             elif isinstance(event, SymbolErrorEvent):
                 raise InvalidSymbolError(
                     f"the server does not know symbol {sym.full_name!r} ({event.reason})",
@@ -756,7 +759,7 @@ class Client(AsyncClosing):
                 raise SeriesError(f"{what}: the server refused the series: {event.reason}")
             elif isinstance(event, CriticalErrorEvent):
                 raise CriticalError(f"{what}: {event.reason} ({event.info})")
-        return info or SymbolInfo(symbol=sym.full_name), merge_bars(chunks)
+        return info or SymbolInfo(symbol=sym.full_name), merge_bars([merged, *fresh])
 
 
 def _tail(bars: Bars, n: int) -> Bars:

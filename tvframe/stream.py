@@ -138,13 +138,10 @@ def _bar(bars: Bars, i: int) -> Bar:
 class _SeriesRoute:
     """One symbol and interval on its own chart session; survives reconnects."""
 
-    def __init__(
-        self, stream: Stream, symbol: Symbol, interval: Interval, n_bars: int, session: str
-    ) -> None:
+    def __init__(self, stream: Stream, symbol: Symbol, interval: Interval, session: str) -> None:
         self.stream = stream
         self.symbol = symbol
         self.interval = interval
-        self.n_bars = n_bars
         self.session = session
         self.key = ("bar", symbol.full_name, interval.text)
         self.loading = True
@@ -376,7 +373,7 @@ class Stream(AsyncClosing):
             key = (symbol.full_name, interval.text)
             if key in self._series and not self._series[key].dead:
                 continue
-            route = _SeriesRoute(self, symbol, interval, self._n_bars, new_id("cs_"))
+            route = _SeriesRoute(self, symbol, interval, new_id("cs_"))
             self._series[key] = route
             self._client.add_route(route.session, route)
             calls += route.create_calls(self._n_bars)
@@ -441,8 +438,10 @@ class Stream(AsyncClosing):
     # called by routes
 
     def _emit_bars(self, key: tuple[str, ...], closed: list[BarUpdate], forming: BarUpdate) -> None:
-        for event in closed:
+        if closed:
+            # An undelivered forming update stays ahead of the bars that close after it.
             self._buffer.seal(key)
+        for event in closed:
             self._buffer.put(event)
         self._buffer.put(forming, coalesce=key)
 
