@@ -8,7 +8,9 @@ import re
 import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
@@ -615,6 +617,26 @@ async def test_realtime_clock_pushes_updates_by_itself() -> None:
     assert indexes and set(indexes) <= {4, 5}
     with pytest.raises(RuntimeError):
         await sim.advance(1)
+
+
+async def test_bar_close_time_is_the_markets_across_the_maintenance_break() -> None:
+    """ES1! 4h bars: the 13:00 bar ends at the 16:00 break, not when the 17:00 bar opens."""
+    es = CATALOGUE["CME_MINI:ES1!"]
+    chicago = ZoneInfo("America/Chicago")
+    start = datetime(2026, 11, 3, 14, 0, tzinfo=chicago).timestamp()
+    async with Simulator(clock=SimClock(start)) as sim, peer_of(sim) as peer:
+        loaded = await load(peer, *series_calls("CME_MINI:ES1!", "240", 10))
+        await sim.advance(3600)  # the 13:00 bar is still forming
+        forming = await peer.until("du")
+        await sim.advance(3.5 * 3600)  # 18:30: the 13:00 bar is final, the 17:00 bar forms
+        after_break = await peer.until("du", 2)
+    messages = [*only(loaded, "timescale_update"), *only(forming, "du"), *only(after_break, "du")]
+    sent = [(bars_of(m)[-1]["v"][0], m["p"][1]["sds_1"]["lbs"]["bar_close_time"]) for m in messages]
+    assert sent == [(t, int(sim.market.bar_close(es, "240", t) or 0)) for t, _ in sent]
+    thirteen = datetime(2026, 11, 3, 13, 0, tzinfo=chicago).timestamp()
+    assert sent[0] == (thirteen, thirteen + 3 * 3600), "cut at the 16:00 maintenance break"
+    assert sent[1] == sent[0]
+    assert [t for t, _ in sent[2:]] == [thirteen + 4 * 3600] * 2
 
 
 # --- sync handle ----------------------------------------------------------------------

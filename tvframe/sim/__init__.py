@@ -17,7 +17,7 @@ from tvframe.sim.clock import DEFAULT_START, SimClock
 from tvframe.sim.config import SimConfig, SimStats
 from tvframe.sim.faults import Faults, FaultState, SyncFaults
 from tvframe.sim.market import Market
-from tvframe.sim.server import SimHandle, Simulator, running, serve_forever
+from tvframe.sim.server import SimHandle, Simulator, running, serve_forever, start
 
 __all__ = [
     "DEFAULT_START",
@@ -31,5 +31,6 @@ __all__ = [
     "SyncFaults",
     "Simulator",
     "running",
+    "start",
     "serve_forever",
 ]

@@ -11,6 +11,16 @@ Rules of this module:
 * Sessions live in the exchange timezone (zoneinfo handles DST); intraday bars align to each
   session's open, days to the session open, weeks and months to their first session's open.
 * The bar containing ``now`` is forming: complete units plus the current unit's partial state.
+* Stocks pay quarterly dividends; nothing else does. Each ex-date is the first trading day on or
+  after a day of the quarter fixed per symbol; ``ex_time`` is that day's first session open
+  (pre-market included). The amount is a per-payment fraction (a yearly yield of 0.4-4 % drawn
+  per symbol, jittered per payment) of ``close_k``, the regular-session daily close of the
+  trading day before the ex-date, rounded to ``1 / pricescale`` and at least that.
+* ``adjustment="splits"`` gives the bars above unchanged. ``adjustment="dividends"`` back-adjusts
+  them as TradingView and Yahoo do: the prices (not the volume) of a bar opening at ``t`` are
+  multiplied by ``F(t) = prod(1 - amount_k / close_k for every k with t < ex_time_k <= as_of)``,
+  ``as_of`` being ``now`` unless the caller pins it. Bars from the last ex-date on keep
+  ``F == 1.0`` exactly, so they equal the unadjusted ones.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ import numpy.typing as npt
 from tvframe.sim.catalogue import SimSymbol
 from tvframe.sim.clock import DEFAULT_START
 
-__all__ = ["HISTORY_START", "Market", "Resolution", "SimBars", "parse_resolution"]
+__all__ = ["ADJUSTMENTS", "HISTORY_START", "Market", "Resolution", "SimBars", "parse_resolution"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -60,6 +70,11 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _TURNOVER = {"GBX": 1.6e8, "INR": 1.7e8, "JPY": 3.0e8, "KRW": 2.7e9}
 _DEFAULT_TURNOVER = 2.0e6
 _EXTENDED_VOLUME = 0.15  # pre- and post-market trade thinly
+
+#: The values of the symbol descriptor's ``adjustment`` key (``protocol.md`` §4), default first.
+ADJUSTMENTS = ("splits", "dividends")
+_YIELD_LOW, _YIELD_SPAN = 0.004, 0.036  # yearly dividend yields of the simulated stocks
+_QUARTERS = (_LAST_DAY - _FIRST_DAY) // 91 + 2  # enough quarters to cover the calendar
 
 
 # --------------------------------------------------------------------------- resolutions
@@ -430,7 +445,8 @@ class _Model:
     def __init__(self, symbol: SimSymbol, seed: int) -> None:
         self.symbol = symbol
         self.keys = {
-            s: _stream_key(seed, symbol.full_name, s) for s in ("day", "gap", "move", "shape")
+            s: _stream_key(seed, symbol.full_name, s)
+            for s in ("day", "gap", "move", "shape", "dividend")
         }
         regular = _calendar(symbol.timezone, symbol.session, symbol.session_days)
         wide = regular
@@ -448,6 +464,13 @@ class _Model:
         self.lot = turnover / symbol.base_price if symbol.has_volume else 0.0
         self.days: dict[int, dict[bool, _Ohlc]] = {}
         self.indexes: dict[tuple[bool, Resolution], _Index] = {}
+        draw = _splitmix(self.keys["dividend"], np.zeros(1, dtype=np.int64))
+        self.dividend_yield = _YIELD_LOW + _YIELD_SPAN * float(_uniform(draw, 32, 32)[0])
+        self.ex_day = self._ex_days(int(draw[0]))
+        self.ex_time = self.base.open[self.ex_day]
+        # Filled on demand: an amount needs the previous close, hence that day's minutes.
+        self.ex_amount = np.full(len(self.ex_day), np.nan)
+        self.ex_close = np.full(len(self.ex_day), np.nan)
 
     def _track(self, cal: _Calendar, wide: _Calendar) -> _Track:
         first = (cal.open - wide.open) // 60
@@ -619,18 +642,57 @@ class _Model:
             key = months // res.count  # "3M" quarters and "12M" years start in January
         return _GroupIndex(track, key)
 
-    def to_bars(self, units: _Ohlc) -> SimBars:
-        def price(ticks: I64) -> F64:
-            return (ticks * self.symbol.minmov) / float(self.symbol.pricescale)
+    def price(self, ticks: I64) -> F64:
+        price: F64 = (ticks * self.symbol.minmov) / float(self.symbol.pricescale)
+        return price
 
+    def to_bars(self, units: _Ohlc) -> SimBars:
         return SimBars(
             units.t.astype(np.float64),
-            price(units.o),
-            price(units.h),
-            price(units.l),
-            price(units.c),
+            self.price(units.o),
+            self.price(units.h),
+            self.price(units.l),
+            self.price(units.c),
             units.v.astype(np.float64),
         )
+
+    # ----------------------------------------------------------------------- dividends
+
+    def _ex_days(self, bits: int) -> I64:
+        """Trading-day indexes of the ex-dates: quarterly, on a per-symbol day of the quarter."""
+        if self.symbol.type != "stock":
+            return np.empty(0, dtype=np.int64)
+        months = np.arange(bits % 3, 3 * _QUARTERS, 3, dtype=np.int64)
+        first = (np.datetime64("2000-01", "M") + months).astype("datetime64[D]").astype(np.int64)
+        d = np.searchsorted(self.day, first + (bits >> 8) % 28)
+        return d[(d >= 1) & (d < len(self.day))].astype(np.int64)
+
+    def dividends(self, lo: int, hi: int) -> tuple[F64, F64]:
+        """Amounts of the ex-dates ``[lo, hi)`` and the closes before them."""
+        missing = lo + np.flatnonzero(np.isnan(self.ex_close[lo:hi]))
+        if len(missing):
+            days = self.ex_day[missing] - 1
+            a = int(days[0])
+            close = self.price(self.day_summaries(False, a, int(days[-1]) + 1).c[days - a])
+            draws = _splitmix(self.keys["dividend"], self.day[missing])
+            share = self.dividend_yield / 4 * (0.8 + 0.4 * _uniform(draws, 0, 32))
+            scale = float(self.symbol.pricescale)  # amounts are whole 1/pricescale units
+            self.ex_amount[missing] = np.maximum(np.rint(share * close * scale), 1.0) / scale
+            self.ex_close[missing] = close
+        return self.ex_amount[lo:hi], self.ex_close[lo:hi]
+
+    def dividend_factors(self, times: F64, as_of: float) -> F64:
+        """The back-adjustment factor ``F(t)`` of each bar open time (ascending)."""
+        hi = int(np.searchsorted(self.ex_time, as_of, side="right"))
+        lo = int(np.searchsorted(self.ex_time, times[0], side="right")) if len(times) else hi
+        if hi <= lo:
+            return np.ones(len(times))
+        amount, close = self.dividends(lo, hi)
+        # Multiplied from the latest ex-date backwards, so a bar's factor is the same float
+        # however far back the request that carries it reaches.
+        later = np.append(np.cumprod((1.0 - amount / close)[::-1])[::-1], 1.0)
+        factors: F64 = later[np.searchsorted(self.ex_time[lo:hi], times, side="right")]
+        return factors
 
 
 def _rollup_by_bar(units: _Ohlc, index: _Index) -> tuple[I64, _Ohlc]:
@@ -638,6 +700,22 @@ def _rollup_by_bar(units: _Ohlc, index: _Index) -> tuple[I64, _Ohlc]:
     bar = index.count_le(units.t) - 1
     starts = _first_of_runs(bar)
     return bar[starts], units.rollup(starts)
+
+
+def _check_adjustment(adjustment: str) -> None:
+    if adjustment not in ADJUSTMENTS:
+        raise ValueError(f"invalid adjustment {adjustment!r}: use 'splits' or 'dividends'")
+
+
+def _adjusted(model: _Model, bars: SimBars, adjustment: str, as_of: float) -> SimBars:
+    """``bars`` back-adjusted for the dividends with ex-dates up to ``as_of``."""
+    if adjustment == "splits" or not len(model.ex_time):
+        return bars
+    factor = model.dividend_factors(bars.time, _clamp_time(as_of))
+    return SimBars(
+        bars.time, bars.open * factor, bars.high * factor, bars.low * factor,
+        bars.close * factor, bars.volume,
+    )  # fmt: skip
 
 
 def _clamp_time(t: float) -> float:
@@ -681,14 +759,28 @@ class Market:
         *,
         now: float,
         extended: bool = False,
+        adjustment: str = "splits",
+        adjusted_at: float | None = None,
     ) -> SimBars:
         """Up to ``count`` bars opening before ``end`` and not after ``now``, oldest first.
 
         The bar whose span contains ``now`` is forming: its state is the partial aggregate up
         to ``now``.
 
+        Args:
+            symbol: The instrument.
+            resolution: A protocol resolution (:func:`parse_resolution`).
+            end: Bars open strictly before this time.
+            count: At most this many bars, the newest ones.
+            now: The simulated current time.
+            extended: Use the pre- and post-market session where the symbol has one.
+            adjustment: ``"splits"`` for the plain prices, ``"dividends"`` to back-adjust them
+                for the dividends paid up to ``adjusted_at`` (see the module docstring).
+            adjusted_at: Counts the ex-dates up to this time; ``now`` when omitted. Pinning it
+                keeps every page of one series on the same factors while the clock moves.
+
         Raises:
-            ValueError: bad resolution, negative count or NaN time.
+            ValueError: bad resolution or adjustment, negative count or NaN time.
 
         Example:
             >>> from tvframe.sim.catalogue import CATALOGUE
@@ -698,10 +790,12 @@ class Market:
         """
         if count < 0:
             raise ValueError(f"count must be >= 0, got {count!r}")
+        _check_adjustment(adjustment)
         with self._lock:
             model, index, res = self._prepare(symbol, resolution, extended)
             g1 = self._last_allowed(index, end, now)
-            return self._bars(model, index, res, max(0, g1 - count), g1, now, extended)
+            bars = self._bars(model, index, res, max(0, g1 - count), g1, now, extended)
+            return _adjusted(model, bars, adjustment, now if adjusted_at is None else adjusted_at)
 
     def bars_between(
         self,
@@ -712,8 +806,15 @@ class Market:
         *,
         now: float,
         extended: bool = False,
+        adjustment: str = "splits",
+        adjusted_at: float | None = None,
     ) -> SimBars:
         """Bars opening in ``[start, end)`` and not after ``now``, oldest first.
+
+        The keyword arguments are those of :meth:`bars_before`.
+
+        Raises:
+            ValueError: bad resolution or adjustment, or NaN time.
 
         Example:
             >>> from tvframe.sim.catalogue import CATALOGUE
@@ -721,12 +822,42 @@ class Market:
             >>> len(Market().bars_between(fx, "1D", 1.8e9, 1.8e9 + 7 * 86_400, now=2e9))
             5
         """
+        _check_adjustment(adjustment)
         with self._lock:
             model, index, res = self._prepare(symbol, resolution, extended)
             start_int = math.ceil(_clamp_time(start))
             g0 = int(index.count_le(np.array([start_int - 1]))[0])
             g1 = self._last_allowed(index, end, now)
-            return self._bars(model, index, res, g0, max(g0, g1), now, extended)
+            bars = self._bars(model, index, res, g0, max(g0, g1), now, extended)
+            return _adjusted(model, bars, adjustment, now if adjusted_at is None else adjusted_at)
+
+    def dividends(self, symbol: SimSymbol, start: float, end: float) -> tuple[F64, F64]:
+        """The dividends of ``symbol`` whose ex-date starts in ``[start, end)``.
+
+        Only stocks pay; the schedule runs to the end of the simulated calendar, whatever the
+        clock says.
+
+        Returns:
+            ``(ex_times, amounts)``: the start of each ex-date's trading day (its first session
+            open, UTC epoch seconds, ascending) and the cash paid per share, in the symbol's
+            currency. Bars opening before an ``ex_time`` are the ones its dividend adjusts.
+
+        Raises:
+            ValueError: a bound is NaN.
+
+        Example:
+            >>> from tvframe.sim.catalogue import CATALOGUE
+            >>> times, amounts = Market().dividends(CATALOGUE["NASDAQ:AAPL"], 1.7e9, 1.8e9)
+            >>> len(times), bool(0 < amounts.min() < amounts.max() < 2)
+            (13, True)
+            >>> len(Market().dividends(CATALOGUE["BINANCE:BTCUSDT"], 0, 2e9)[0])
+            0
+        """
+        with self._lock:
+            model = self._model(symbol)
+            lo, hi = np.searchsorted(model.ex_time, [_clamp_time(start), _clamp_time(end)])
+            amounts, _ = model.dividends(int(lo), int(hi))
+            return model.ex_time[lo:hi].astype(np.float64), amounts.copy()
 
     def bar_open(
         self, symbol: SimSymbol, resolution: str, t: float, *, extended: bool = False
@@ -788,10 +919,14 @@ class Market:
         self, symbol: SimSymbol, resolution: str, extended: bool
     ) -> tuple[_Model, _Index, Resolution]:
         res = parse_resolution(resolution)
+        model = self._model(symbol)
+        return model, model.index(extended, res), res
+
+    def _model(self, symbol: SimSymbol) -> _Model:
         model = self._models.get(symbol)
         if model is None:
             model = self._models[symbol] = _Model(symbol, self._seed)
-        return model, model.index(extended, res), res
+        return model
 
     @staticmethod
     def _last_allowed(index: _Index, end: float, now: float) -> int:

@@ -89,22 +89,24 @@ def quote_values(symbol: SimSymbol, market: Market, now: float, update_mode: str
     change = round(lp - prev_close, digits)
     in_session = market.bar_open(symbol, "1", now) is not None
     minute_number = int(now) // 60
-    values.update({
-        "lp": lp,
-        "lp_time": int(now if session_end is None else min(now, session_end)),
-        "ch": change,
-        "chp": round(change / prev_close * 100.0, 2) if prev_close else 0.0,
-        "prev_close_price": prev_close,
-        "open_price": float(days.open[-1]),
-        "high_price": float(days.high[-1]),
-        "low_price": float(days.low[-1]),
-        "bid": round(lp - tick, digits),
-        "ask": round(lp + tick, digits),
-        # Book sizes cycle with the minute so that diffs carry them now and then.
-        "bid_size": float(1 + minute_number % 9),
-        "ask_size": float(1 + (minute_number + 4) % 9),
-        "current_session": "market" if in_session else "out_of_session",
-    })
+    values.update(
+        {
+            "lp": lp,
+            "lp_time": int(now if session_end is None else min(now, session_end)),
+            "ch": change,
+            "chp": round(change / prev_close * 100.0, 2) if prev_close else 0.0,
+            "prev_close_price": prev_close,
+            "open_price": float(days.open[-1]),
+            "high_price": float(days.high[-1]),
+            "low_price": float(days.low[-1]),
+            "bid": round(lp - tick, digits),
+            "ask": round(lp + tick, digits),
+            # Book sizes cycle with the minute so that diffs carry them now and then.
+            "bid_size": float(1 + minute_number % 9),
+            "ask_size": float(1 + (minute_number + 4) % 9),
+            "current_session": "market" if in_session else "out_of_session",
+        }
+    )
     if symbol.has_volume:
         values["volume"] = float(days.volume[-1])
     return values

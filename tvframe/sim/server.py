@@ -2,7 +2,8 @@
 
 Transport rules: path ``/socket.io/websocket`` with any query string and any Origin, no
 permessage-deflate, text frames only, the hello first, heartbeats alone in their own frame,
-replies to one client frame batched into one server frame. Protocol state lives in
+replies to one client frame batched into one server frame. Plain HTTP GETs of the symbol
+search paths are answered on the same port (:mod:`tvframe.sim.search`). Protocol state lives in
 :class:`~tvframe.sim.session.ClientSession`; this module only moves text and time.
 """
 
@@ -14,7 +15,7 @@ import http
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
@@ -30,9 +31,10 @@ from tvframe.sim.clock import SimClock
 from tvframe.sim.config import SimConfig, SimStats
 from tvframe.sim.faults import Faults, FaultState, Outlet, SyncFaults
 from tvframe.sim.market import Market
+from tvframe.sim.search import HttpAnswer, answer
 from tvframe.sim.session import ClientSession
 
-__all__ = ["SimHandle", "Simulator", "running", "serve_forever"]
+__all__ = ["SimHandle", "Simulator", "running", "serve_forever", "start"]
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +195,10 @@ class Simulator:
         self.stats.connections += 1
         host, port = ws.local_address[:2]
         session = ClientSession(
-            self.config, self.market, self.clock, self.stats,
+            self.config,
+            self.market,
+            self.clock,
+            self.stats,
             session_name=f"0.{self.stats.connections}.1_sim1-charts-free-1-webchart-1",
             via=f"{host}:{port}",
             faults=self.faults.state,
@@ -241,19 +246,33 @@ class Simulator:
                     self.stats.heartbeats_sent += 1
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse any path but TradingView's (any query string is fine), then injected refusals."""
+        """Answer symbol search GETs (:mod:`~tvframe.sim.search`); refuse any other path but
+        TradingView's socket (any query string is fine), then injected refusals."""
         if urlsplit(request.path).path != PATH:
-            return connection.respond(404, "Not Found\n")
+            found = answer(request.path)
+            if found is None:
+                return connection.respond(404, "Not Found\n")
+            return _json_response(connection, found)
         status = self.faults.take_refusal()
         if status is None:
             return None
         return connection.respond(status, f"{http.HTTPStatus(status).phrase}\n")
 
 
+def _json_response(connection: ServerConnection, found: HttpAnswer) -> Response:
+    """A JSON answer any web page may read, as TradingView's HTTP services send them."""
+    response = connection.respond(found.status, found.text)
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 class SimHandle:
     """A :class:`Simulator` running on its own event-loop thread, driven synchronously.
 
-    Made by :func:`running`; every method may be called from any thread but the loop's own.
+    Made by :func:`start` or :func:`running`; every method may be called from any thread but
+    the loop's own.
 
     Example:
         >>> with running(bars_per_request=300) as sim:
@@ -269,6 +288,7 @@ class SimHandle:
         )
         self._thread.start()
         self._faults = SyncFaults(simulator.faults, self._call)
+        self._stop_callbacks: list[Callable[[], None]] = []
         try:
             self._call(simulator.start())
         except BaseException:
@@ -329,6 +349,18 @@ class SimHandle:
             self._call(self.simulator.stop())
         finally:
             self._shutdown()
+            for callback in self._stop_callbacks:
+                callback()
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the simulator has stopped."""
+        self._stop_callbacks.append(callback)
+
+    def __enter__(self) -> SimHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def _call(self, coro: Any) -> Any:
         if threading.current_thread() is self._thread:
@@ -340,6 +372,43 @@ class SimHandle:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+def start(
+    config: SimConfig | None = None, *, clock: SimClock | None = None, **config_overrides: Any
+) -> SimHandle:
+    """Start a simulator on a free loopback port in a background thread; ``stop()`` ends it.
+
+    ``TVFRAME_URL`` points at it until ``stop()``, which restores the previous value. For
+    notebooks and REPLs, where a ``with`` block is awkward; :func:`running` is the same as a
+    context manager.
+
+    Args:
+        config: Base settings; ``config_overrides`` replace single fields of it.
+        clock: The simulated clock (manual at ``DEFAULT_START`` when omitted).
+        **config_overrides: Any :class:`SimConfig` field, e.g. ``bars_per_request=300``.
+
+    Example:
+        >>> sim = start()
+        >>> os.environ["TVFRAME_URL"] == sim.url
+        True
+        >>> sim.stop()
+    """
+    settings = replace(config or SimConfig(), **config_overrides)
+    handle = SimHandle(Simulator(settings, clock))
+    url, previous = handle.url, os.environ.get(_ENV_URL)
+    os.environ[_ENV_URL] = url
+
+    def restore() -> None:
+        if os.environ.get(_ENV_URL) != url:
+            return  # someone pointed it elsewhere since: theirs to keep
+        if previous is None:
+            os.environ.pop(_ENV_URL, None)
+        else:
+            os.environ[_ENV_URL] = previous
+
+    handle.on_stop(restore)
+    return handle
 
 
 @contextlib.contextmanager
@@ -361,18 +430,11 @@ def running(
         ...     os.environ["TVFRAME_URL"] == sim.url
         True
     """
-    settings = replace(config or SimConfig(), **config_overrides)
-    handle = SimHandle(Simulator(settings, clock))
-    previous = os.environ.get(_ENV_URL)
-    os.environ[_ENV_URL] = handle.url
+    handle = start(config, clock=clock, **config_overrides)
     try:
         yield handle
     finally:
         handle.stop()
-        if previous is None:
-            os.environ.pop(_ENV_URL, None)
-        else:
-            os.environ[_ENV_URL] = previous
 
 
 def serve_forever(

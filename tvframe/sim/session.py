@@ -15,7 +15,7 @@ import math
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +26,7 @@ from tvframe.sim.catalogue import SimSymbol, find_symbol
 from tvframe.sim.clock import SimClock
 from tvframe.sim.config import ANONYMOUS_TOKEN, SimConfig, SimStats
 from tvframe.sim.faults import FaultState
-from tvframe.sim.market import Market, SimBars, parse_resolution
+from tvframe.sim.market import ADJUSTMENTS, Market, SimBars, parse_resolution
 from tvframe.sim.quotes import QuoteBook
 
 __all__ = ["ClientSession"]
@@ -40,7 +40,10 @@ _STAMPED = frozenset({"series_loading", "symbol_resolved", "timescale_update", "
 _EMPTY_NS: dict[str, Any] = {"d": "", "indexes": []}
 _NOCHANGE_NS: dict[str, Any] = {"d": "", "indexes": "nochange"}
 _TYPESPECS = {
-    "stock": ["common"], "crypto": ["crypto"], "index": ["main"], "futures": ["continuous"]
+    "stock": ["common"],
+    "crypto": ["crypto"],
+    "index": ["main"],
+    "futures": ["continuous"],
 }
 _COUNTRIES = {
     "America": "US",
@@ -107,10 +110,16 @@ def _marks(times: FloatArray, first_index: int) -> list[list[int]]:
     steps = [
         (days != prev_days, 40),
         ((days + 3) // 7 != (prev_days + 3) // 7, 50),
-        (seconds.astype("datetime64[s]").astype("datetime64[M]")
-         != previous.astype("datetime64[s]").astype("datetime64[M]"), 60),
-        (seconds.astype("datetime64[s]").astype("datetime64[Y]")
-         != previous.astype("datetime64[s]").astype("datetime64[Y]"), 70),
+        (
+            seconds.astype("datetime64[s]").astype("datetime64[M]")
+            != previous.astype("datetime64[s]").astype("datetime64[M]"),
+            60,
+        ),
+        (
+            seconds.astype("datetime64[s]").astype("datetime64[Y]")
+            != previous.astype("datetime64[s]").astype("datetime64[Y]"),
+            70,
+        ),
     ]
     for changed, value in steps:
         weight[changed] = value
@@ -129,26 +138,37 @@ def _timescale(times: FloatArray, first_index: int, zoffset: int) -> dict[str, A
     }
 
 
-def _parse_descriptor(ref: str) -> tuple[str | None, bool]:
-    """Symbol name and extended-session flag from ``"EX:SYM"`` or an ``=``-JSON descriptor.
+class _Descriptor(NamedTuple):
+    """What a symbol reference asks for; ``name`` is None when it names nothing."""
 
-    Nested chart-type and replay descriptors wrap the real one under ``symbol`` (§4, §12.11).
+    name: str | None
+    extended: bool = False
+    adjustment: str = ADJUSTMENTS[0]
+
+
+def _parse_descriptor(ref: str) -> _Descriptor:
+    """Symbol name, session and adjustment from ``"EX:SYM"`` or an ``=``-JSON descriptor.
+
+    Nested chart-type and replay descriptors wrap the real one under ``symbol`` (§4, §12.11);
+    a key counts at any level. An unknown adjustment means the default, ``"splits"``.
     """
     if not ref.startswith("="):
-        return ref, False
+        return _Descriptor(ref)
     try:
         desc: Any = orjson.loads(ref[1:])
     except orjson.JSONDecodeError:
-        return None, False
-    extended = False
+        return _Descriptor(None)
+    extended, adjustment = False, ADJUSTMENTS[0]
     while isinstance(desc, dict):
         extended = extended or desc.get("session") == "extended"
+        if desc.get("adjustment") in ADJUSTMENTS[1:]:
+            adjustment = desc["adjustment"]
         desc = desc.get("symbol")
-    return (desc, extended) if isinstance(desc, str) else (None, False)
+    return _Descriptor(desc, extended, adjustment) if isinstance(desc, str) else _Descriptor(None)
 
 
 def _symbol_of(ref: str) -> SimSymbol | None:
-    name, _ = _parse_descriptor(ref)
+    name = _parse_descriptor(ref).name
     return find_symbol(name) if name else None
 
 
@@ -158,7 +178,19 @@ class _Resolved:
 
     symbol: SimSymbol | None
     extended: bool
+    adjustment: str
     announced: bool = False
+
+
+class _Feed(NamedTuple):
+    """What one series asks of the market: the same bar whichever call fetches it."""
+
+    symbol: SimSymbol
+    resolution: str
+    extended: bool
+    adjustment: str
+    # The series' load time: dividends going ex later do not re-adjust bars already sent.
+    adjusted_at: float
 
 
 @dataclass(slots=True)
@@ -169,14 +201,12 @@ class _Series:
     turnaround: str
     symbol_id: str
     resolved: _Resolved
-    symbol: SimSymbol
-    resolution: str
+    feed: _Feed
     unit: str
     count: int
     times: FloatArray
     first_index: int = 0
     last_row: list[float] | None = None
-    close_cache: tuple[float, int] = (math.nan, 0)
 
     @property
     def last_index(self) -> int:
@@ -249,7 +279,11 @@ class ClientSession:
             "remove_series": self._chart_method(self._remove_series),
         }
         self._quotes = QuoteBook(
-            market, config.update_mode, lambda: self._now, self._emit, self._unknown_session,
+            market,
+            config.update_mode,
+            lambda: self._now,
+            self._emit,
+            self._unknown_session,
             _symbol_of,
         )
         self._handlers.update(self._quotes.handlers())
@@ -383,7 +417,7 @@ class ClientSession:
             return
         session = _erlang_term(params[0]) if params else "undefined"
         self._protocol_error(
-            f"{{unknown_session_id,<<\"{method}\">>,{session},{_erlang_term(params[1:])}}}"
+            f'{{unknown_session_id,<<"{method}">>,{session},{_erlang_term(params[1:])}}}'
         )
 
     @staticmethod
@@ -429,8 +463,8 @@ class ClientSession:
 
     def _resolve_symbol(self, chart: _Chart, params: list[Any]) -> None:
         symbol_id, ref = self._str(params, 1), self._str(params, 2)
-        _, extended = _parse_descriptor(ref)
-        chart.symbols[symbol_id] = _Resolved(_symbol_of(ref), extended)
+        desc = _parse_descriptor(ref)
+        chart.symbols[symbol_id] = _Resolved(_symbol_of(ref), desc.extended, desc.adjustment)
 
     def _create_series(self, chart: _Chart, params: list[Any]) -> None:
         series_id, turnaround = self._str(params, 1), self._str(params, 2)
@@ -441,8 +475,18 @@ class ClientSession:
         timeframe = params[6] if len(params) > 6 and isinstance(params[6], str) else ""
         unit = self._unit(resolution)
         chart.counts[series_id] = count
-        self._load(chart, series_id, turnaround, symbol_id, resolution, unit, count, end,
-                   timeframe=timeframe, reset=False)
+        self._load(
+            chart,
+            series_id,
+            turnaround,
+            symbol_id,
+            resolution,
+            unit,
+            count,
+            end,
+            timeframe=timeframe,
+            reset=False,
+        )
 
     def _modify_series(self, chart: _Chart, params: list[Any]) -> None:
         series_id, turnaround = self._str(params, 1), self._str(params, 2)
@@ -458,14 +502,24 @@ class ClientSession:
             series is not None
             and series.symbol_id == symbol_id
             and series.resolved is chart.symbols.get(symbol_id)
-            and series.resolution == resolution
+            and series.feed.resolution == resolution
             and series.turnaround == turnaround
         )
         if series is not None and unchanged and timeframe:
             self._apply_range(chart, series, timeframe)
             return
-        self._load(chart, series_id, turnaround, symbol_id, resolution, unit,
-                   chart.counts[series_id], None, timeframe=timeframe, reset=True)
+        self._load(
+            chart,
+            series_id,
+            turnaround,
+            symbol_id,
+            resolution,
+            unit,
+            chart.counts[series_id],
+            None,
+            timeframe=timeframe,
+            reset=True,
+        )
 
     def _request_more_data(self, chart: _Chart, params: list[Any]) -> None:
         series_id = self._str(params, 1)
@@ -478,10 +532,7 @@ class ClientSession:
         room = min(wanted, self._room(series))
         bars = None
         if room > 0 and len(series.times):
-            bars = self._market.bars_before(
-                series.symbol, series.resolution, float(series.times[0]), room,
-                now=self._now, extended=series.resolved.extended,
-            )
+            bars = self._before(series.feed, float(series.times[0]), room)
         self._prepend(chart, series, bars)
         self._completed(chart, series)
 
@@ -509,24 +560,26 @@ class ClientSession:
         except ValueError:
             raise _ParamError from None
 
-    def _fetch(
-        self, symbol: SimSymbol, resolution: str, count: int, end: float | None, extended: bool
-    ) -> SimBars:
+    def _before(self, feed: _Feed, end: float, count: int) -> SimBars:
+        return self._market.bars_before(
+            feed.symbol, feed.resolution, end, count, now=self._now, extended=feed.extended,
+            adjustment=feed.adjustment, adjusted_at=feed.adjusted_at,
+        )  # fmt: skip
+
+    def _between(self, feed: _Feed, start: float, end: float) -> SimBars:
+        return self._market.bars_between(
+            feed.symbol, feed.resolution, start, end, now=self._now, extended=feed.extended,
+            adjustment=feed.adjustment, adjusted_at=feed.adjusted_at,
+        )  # fmt: skip
+
+    def _fetch(self, feed: _Feed, count: int, end: float | None) -> SimBars:
         limit = min(abs(count), self._config.bars_per_request, self._config.max_depth)
         horizon = self._now + 1.0
         if end is None:
-            return self._market.bars_before(
-                symbol, resolution, horizon, limit, now=self._now, extended=extended
-            )
+            return self._before(feed, horizon, limit)
         if count > 0:
-            return self._market.bars_before(
-                symbol, resolution, math.nextafter(end, math.inf), limit,
-                now=self._now, extended=extended,
-            )
-        after = self._market.bars_between(
-            symbol, resolution, end, horizon, now=self._now, extended=extended
-        )
-        return _slice_bars(after, slice(0, limit))
+            return self._before(feed, math.nextafter(end, math.inf), limit)
+        return _slice_bars(self._between(feed, end, horizon), slice(0, limit))
 
     def _load(
         self,
@@ -560,15 +613,25 @@ class ClientSession:
         if reset:
             self._emit(
                 "timescale_update",
-                [cs, {series_id: {"s": [], "ns": _EMPTY_NS, "t": turnaround}},
-                 _timescale(np.empty(0), 0, 0)],
+                [
+                    cs,
+                    {series_id: {"s": [], "ns": _EMPTY_NS, "t": turnaround}},
+                    _timescale(np.empty(0), 0, 0),
+                ],
             )
-        symbol = resolved.symbol
-        bars = self._fetch(symbol, resolution, count, end, resolved.extended)
-        rows = _bar_rows(bars, symbol.has_volume)
+        feed = _Feed(resolved.symbol, resolution, resolved.extended, resolved.adjustment, self._now)
+        bars = self._fetch(feed, count, end)
+        rows = _bar_rows(bars, feed.symbol.has_volume)
         series = _Series(
-            series_id, turnaround, symbol_id, resolved, symbol, resolution, unit, count,
-            np.array(bars.time, dtype=np.float64), last_row=rows[-1] if rows else None,
+            series_id,
+            turnaround,
+            symbol_id,
+            resolved,
+            feed,
+            unit,
+            count,
+            np.array(bars.time, dtype=np.float64),
+            last_row=rows[-1] if rows else None,
         )
         chart.series[series_id] = series
         self._emit_bars(chart, series, rows, series.times, 0, 0)
@@ -583,7 +646,7 @@ class ClientSession:
             return
         series.times = np.concatenate((bars.time, series.times))
         series.first_index -= len(bars)
-        rows = _bar_rows(bars, series.symbol.has_volume)
+        rows = _bar_rows(bars, series.feed.symbol.has_volume)
         self._emit_bars(chart, series, rows, bars.time, series.first_index, len(bars))
 
     def _emit_bars(
@@ -602,7 +665,7 @@ class ClientSession:
             "t": series.turnaround,
         }
         if len(series.times):
-            obj["lbs"] = {"bar_close_time": self._bar_close(series)}
+            obj["lbs"] = {"bar_close_time": self._close_of(series, float(series.times[-1]))}
         self._stats.bars_sent += len(rows)
         self._emit(
             "timescale_update",
@@ -612,8 +675,13 @@ class ClientSession:
     def _completed(self, chart: _Chart, series: _Series) -> None:
         self._emit(
             "series_completed",
-            [chart.session_id, series.series_id, self._config.update_mode, series.turnaround,
-             {"rt_update_period": self._config.rt_update_period}],
+            [
+                chart.session_id,
+                series.series_id,
+                self._config.update_mode,
+                series.turnaround,
+                {"rt_update_period": self._config.rt_update_period},
+            ],
         )
 
     def _apply_range(self, chart: _Chart, series: _Series, timeframe: str) -> None:
@@ -622,10 +690,7 @@ class ClientSession:
         start = self._range_start(timeframe)
         if start is not None and len(series.times) and start < series.times[0]:
             room = self._room(series)
-            older = self._market.bars_between(
-                series.symbol, series.resolution, start, float(series.times[0]),
-                now=self._now, extended=series.resolved.extended,
-            )
+            older = self._between(series.feed, start, float(series.times[0]))
             if room > 0 and len(older):
                 newest = slice(max(0, len(older) - room), None)
                 self._prepend(chart, series, _slice_bars(older, newest))
@@ -683,20 +748,17 @@ class ClientSession:
         if not len(series.times):
             return
         last_open = float(series.times[-1])
-        bars = self._market.bars_between(
-            series.symbol, series.resolution, last_open, self._now + 1.0,
-            now=self._now, extended=series.resolved.extended,
-        )
+        bars = self._between(series.feed, last_open, self._now + 1.0)
         if not len(bars):
             return
-        rows = _bar_rows(bars, series.symbol.has_volume)
+        rows = _bar_rows(bars, series.feed.symbol.has_volume)
         continues = bool(bars.time[0] == last_open)
         if continues and len(rows) == 1 and rows[0] == series.last_row:
             return
         base = series.last_index if continues else series.last_index + 1
         series.times = np.concatenate((series.times, bars.time[1:] if continues else bars.time))
         updates = [
-            (rows[k:k + 2], base + k, float(bars.time[k + 1])) for k in range(len(rows) - 1)
+            (rows[k : k + 2], base + k, float(bars.time[k + 1])) for k in range(len(rows) - 1)
         ]
         updates.append((rows[-1:], base + len(rows) - 1, float(bars.time[-1])))
         for part, first, newest in self._faults.arrange(updates):
@@ -715,25 +777,13 @@ class ClientSession:
         }
         self._emit("du", [chart.session_id, {series.series_id: obj}])
 
-    def _bar_close(self, series: _Series) -> int:
-        return self._close_of(series, float(series.times[-1]))
-
     def _close_of(self, series: _Series, open_time: float) -> int:
-        """Close time of the bar opening at ``open_time``, cut at the session end."""
-        if series.close_cache[0] == open_time:
-            return series.close_cache[1]
-        market, symbol, extended = self._market, series.symbol, series.resolved.extended
-        following = market.next_bar_open(symbol, series.resolution, open_time, extended=extended)
-        nominal = parse_resolution(series.resolution).count * (1 if series.unit == "S" else 60)
-        if series.unit in ("S", "T") and following - open_time <= nominal:
-            close = following
-        elif series.unit == "S":
-            close = open_time + nominal
-        else:
-            # The last minute before the next bar ends the session (or the day, week, month).
-            last = market.bars_before(symbol, "1", following, 1, now=following, extended=extended)
-            close = float(last.time[-1]) + 60.0 if len(last) else following
-        series.close_cache = (open_time, int(close))
+        """``lbs.bar_close_time`` of the bar opening at ``open_time`` (§6): the market's."""
+        feed = series.feed
+        close = self._market.bar_close(
+            feed.symbol, feed.resolution, open_time, extended=feed.extended
+        )
+        assert close is not None, "a sent bar opens inside its session"
         return int(close)
 
 
@@ -757,9 +807,14 @@ def _symbol_info(symbol: SimSymbol, extended: bool) -> dict[str, Any]:
         )
     country = _country(symbol.timezone)
     info: dict[str, Any] = {
-        "source2": {"country": country, "description": symbol.exchange,
-                    "exchange-type": "exchange", "id": symbol.exchange, "name": symbol.exchange,
-                    "url": ""},
+        "source2": {
+            "country": country,
+            "description": symbol.exchange,
+            "exchange-type": "exchange",
+            "id": symbol.exchange,
+            "name": symbol.exchange,
+            "url": "",
+        },
         "currency_code": symbol.currency,
         "source_id": symbol.exchange,
         "session_holidays": "",
@@ -777,45 +832,53 @@ def _symbol_info(symbol: SimSymbol, extended: bool) -> dict[str, Any]:
     }
     if symbol.local_description is not None:
         info["local_description"] = symbol.local_description
-    info.update({
-        "name": symbol.ticker,
-        "full_name": symbol.full_name,
-        "pro_name": symbol.full_name,
-        "base_name": [symbol.full_name],
-        "description": symbol.description,
-        "exchange": symbol.exchange,
-        "pricescale": symbol.pricescale,
-        "pointvalue": 1.0,
-        "minmov": symbol.minmov,
-        "session": session,
-        "session_display": session,
-        "subsessions": subsessions,
-        "type": "spot" if symbol.type == "crypto" else symbol.type,
-        "typespecs": _TYPESPECS.get(symbol.type, []),
-        "has_intraday": True,
-        "fractional": False,
-        "listed_exchange": symbol.exchange,
-        "legs": [symbol.full_name],
-        "is_tradable": False,
-        "minmove2": 0,
-        "timezone": symbol.timezone,
-        "aliases": [],
-        "alternatives": [],
-        "is_replayable": True,
-        "has_adjustment": symbol.type == "stock",
-        "has_extended_hours": symbol.extended_session is not None,
-        "bar_source": "trade",
-        "bar_transform": "none",
-        "bar_fillgaps": False,
-        "visible_plots_set": "ohlcv" if symbol.has_volume else "ohlc",
-        "isin-displayed": "",
-        "is-tickbars-available": False,
-        "figi": {},
-        "exchange_listed_name": symbol.exchange,
-    })
+    info.update(
+        {
+            "name": symbol.ticker,
+            "full_name": symbol.full_name,
+            "pro_name": symbol.full_name,
+            "base_name": [symbol.full_name],
+            "description": symbol.description,
+            "exchange": symbol.exchange,
+            "pricescale": symbol.pricescale,
+            "pointvalue": 1.0,
+            "minmov": symbol.minmov,
+            "session": session,
+            "session_display": session,
+            "subsessions": subsessions,
+            "type": "spot" if symbol.type == "crypto" else symbol.type,
+            "typespecs": _TYPESPECS.get(symbol.type, []),
+            "has_intraday": True,
+            "fractional": False,
+            "listed_exchange": symbol.exchange,
+            "legs": [symbol.full_name],
+            "is_tradable": False,
+            "minmove2": 0,
+            "timezone": symbol.timezone,
+            "aliases": [],
+            "alternatives": [],
+            "is_replayable": True,
+            "has_adjustment": symbol.type == "stock",
+            "has_extended_hours": symbol.extended_session is not None,
+            "bar_source": "trade",
+            "bar_transform": "none",
+            "bar_fillgaps": False,
+            "visible_plots_set": "ohlcv" if symbol.has_volume else "ohlc",
+            "isin-displayed": "",
+            "is-tickbars-available": False,
+            "figi": {},
+            "exchange_listed_name": symbol.exchange,
+        }
+    )
     return info
 
 
 def _subsession(ident: str, description: str, session: str) -> dict[str, Any]:
-    return {"description": description, "id": ident, "private": False, "session": session,
-            "session-correction": "", "session-display": session}
+    return {
+        "description": description,
+        "id": ident,
+        "private": False,
+        "session": session,
+        "session-correction": "",
+        "session-display": session,
+    }
