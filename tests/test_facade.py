@@ -82,10 +82,12 @@ def test_history_equals_the_simulated_market(sim: SimHandle) -> None:
 def test_metadata_travels_in_attrs(sim: SimHandle) -> None:
     df = tv.history("NASDAQ:AAPL", "1d", 20)
     meta = df.attrs["tvframe"]
-    assert meta["symbol"] == "NASDAQ:AAPL"
-    assert meta["timezone"] == "America/New_York"
-    assert meta["currency"] == "USD"
-    assert df.attrs["interval"] == "1d"
+    info = meta["symbols"]["NASDAQ:AAPL"]
+    assert info["symbol"] == "NASDAQ:AAPL"
+    assert info["timezone"] == "America/New_York"
+    assert info["currency"] == "USD"
+    assert meta["interval"] == "1d"
+    assert meta["tz"] == "UTC"
 
 
 def test_calls_share_one_connection(sim: SimHandle) -> None:

@@ -8,7 +8,8 @@ Example:
     ['symbol', 'open', 'high', 'low', 'close', 'volume']
 
 Names are imported lazily (PEP 562) so that ``import tvframe.protocol`` stays free of
-asyncio, websockets and the DataFrame libraries.
+asyncio and websockets. The ``.tv`` accessor of pandas and polars frames is registered here,
+at import, so it works on any frame once tvframe is imported.
 """
 
 from __future__ import annotations
@@ -16,12 +17,26 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from tvframe.accessors import register_on_import
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "history": "tvframe.facade",
     "ahistory": "tvframe.facade",
+    "search": "tvframe.search",
+    "asearch": "tvframe.search",
+    "quote": "tvframe.quote",
+    "aquote": "tvframe.quote",
+    "quotes_frame": "tvframe.quote",
+    "QUOTE_COLUMNS": "tvframe.quote",
+    "allow_asyncio_run": "tvframe.notebook",
+    "read_csv": "tvframe.io",
+    "read_json": "tvframe.io",
+    "read_parquet": "tvframe.io",
+    "FrameShapeError": "tvframe.errors",
+    "MissingColumnsError": "tvframe.errors",
     "Client": "tvframe.client",
     "ClientState": "tvframe.client",
     "History": "tvframe.client",
@@ -62,6 +77,10 @@ _EXPORTS: dict[str, str] = {
     "ServerError": "tvframe.errors",
     "ShortHistoryWarning": "tvframe.errors",
     "StudyError": "tvframe.errors",
+    "SymbolsError": "tvframe.errors",
+    "SymbolsFailedWarning": "tvframe.errors",
+    "FrameMeta": "tvframe.meta",
+    "frame_meta": "tvframe.meta",
     "TvFrameError": "tvframe.errors",
     "TvFrameValidationError": "tvframe.errors",
     "TvTimeoutError": "tvframe.errors",
@@ -79,6 +98,8 @@ __all__ = [
     "CriticalError",
     "DataNotFoundError",
     "ExportConfig",
+    "FrameMeta",
+    "FrameShapeError",
     "FramingError",
     "History",
     "IndicatorConfig",
@@ -88,8 +109,10 @@ __all__ = [
     "InvalidIntervalError",
     "InvalidSymbolError",
     "MessageError",
+    "MissingColumnsError",
     "OHLCData",
     "ProtocolError",
+    "QUOTE_COLUMNS",
     "QuoteUpdate",
     "RateLimitError",
     "RealtimeStreamer",
@@ -106,17 +129,29 @@ __all__ = [
     "Symbol",
     "SymbolFailed",
     "SymbolInfo",
+    "SymbolsError",
+    "SymbolsFailedWarning",
     "TvFrameError",
     "TvFrameValidationError",
     "TvTimeoutError",
     "WebSocketException",
     "ahistory",
+    "allow_asyncio_run",
+    "aquote",
+    "asearch",
+    "frame_meta",
     "history",
     "parse_interval",
     "parse_symbol",
     "parse_symbols",
     "protocol",
+    "quote",
+    "quotes_frame",
+    "read_csv",
+    "read_json",
+    "read_parquet",
     "realtime",
+    "search",
     "sim",
     "validate_symbols",
 ]
@@ -129,17 +164,21 @@ if TYPE_CHECKING:
         ConnectionClosed,
         CriticalError,
         DataNotFoundError,
+        FrameShapeError,
         FramingError,
         InvalidArgumentError,
         InvalidIntervalError,
         InvalidSymbolError,
         MessageError,
+        MissingColumnsError,
         ProtocolError,
         RateLimitError,
         SeriesError,
         ServerError,
         ShortHistoryWarning,
         StudyError,
+        SymbolsError,
+        SymbolsFailedWarning,
         TvFrameError,
         TvFrameValidationError,
         TvTimeoutError,
@@ -148,6 +187,8 @@ if TYPE_CHECKING:
     from tvframe.events import Bar, BarUpdate, QuoteUpdate, Reconnected, SymbolFailed
     from tvframe.facade import ahistory, history
     from tvframe.intervals import Interval, parse_interval
+    from tvframe.io import read_csv, read_json, read_parquet
+    from tvframe.meta import FrameMeta, frame_meta
     from tvframe.models import (
         ExportConfig,
         IndicatorConfig,
@@ -158,9 +199,15 @@ if TYPE_CHECKING:
         StreamerResponse,
         SymbolInfo,
     )
+    from tvframe.notebook import allow_asyncio_run
+    from tvframe.quote import QUOTE_COLUMNS, aquote, quote, quotes_frame
+    from tvframe.search import asearch, search
     from tvframe.stream import Stream
     from tvframe.streamer import RealtimeStreamer, StreamCall, validate_symbols
     from tvframe.symbols import Symbol, parse_symbol, parse_symbols
+
+
+register_on_import()
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ import numpy as np
 
 from tvframe.protocol.messages import Bars
 
-__all__ = ["merge_bars"]
+__all__ = ["merge_bars", "select_bars"]
 
 
 def merge_bars(chunks: Sequence[Bars]) -> Bars:
@@ -45,4 +45,24 @@ def merge_bars(chunks: Sequence[Bars]) -> Bars:
         col("low"),
         col("close"),
         col("volume"),
+    )
+
+
+def select_bars(bars: Bars, which: slice | np.ndarray) -> Bars:
+    """The bars picked by a slice or a boolean mask, re-indexed 0..n-1.
+
+    Example:
+        >>> bars = Bars(np.arange(3), np.array([0.0, 60.0, 120.0]), *[np.ones(3)] * 5)
+        >>> select_bars(bars, slice(-2, None)).time.tolist()
+        [60.0, 120.0]
+    """
+    time = bars.time[which]
+    return Bars(
+        np.arange(len(time), dtype=np.int64),
+        time,
+        bars.open[which],
+        bars.high[which],
+        bars.low[which],
+        bars.close[which],
+        bars.volume[which],
     )

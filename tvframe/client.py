@@ -13,22 +13,23 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 import os
 import random
 import secrets
 import string
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-import numpy as np
 import websockets
 from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
 
-from tvframe.bars import merge_bars
+from tvframe.bars import merge_bars, select_bars
 from tvframe.errors import (
     AuthError,
     ConnectionClosed,
@@ -63,6 +64,7 @@ from tvframe.protocol import (
 )
 from tvframe.protocol.framing import DEFAULT_MAX_BUFFER, DEFAULT_MAX_MESSAGE
 from tvframe.symbols import Symbol, parse_symbol
+from tvframe.times import TimeLike, format_epoch, to_epoch
 
 if TYPE_CHECKING:
     from tvframe.stream import Stream
@@ -93,8 +95,12 @@ DEFAULT_URL = "wss://data.tradingview.com/socket.io/websocket?from=chart%2F&type
 DEFAULT_TOKEN = "unauthorized_user_token"
 #: Largest ``n_bars`` accepted; far beyond any plan, it only stops obvious mistakes.
 MAX_BARS = 1_000_000
-_ADJUSTMENTS = ("splits", "dividends")
-_SESSIONS = ("regular", "extended")
+#: Bars a history call fetches when neither ``n_bars`` nor ``start`` is given.
+DEFAULT_BARS = 5000
+#: What ``adjustment=`` accepts (``protocol.md`` §4).
+ADJUSTMENTS = ("splits", "dividends")
+#: What ``session=`` accepts: the symbol's trading session, not a protocol session.
+SESSIONS = ("regular", "extended")
 _ID_ALPHABET = string.ascii_lowercase
 # Auth-class protocol errors are never retried (protocol.md §6 protocol_error reasons).
 _AUTH_REASONS = ("bad auth token", "banned", "user connections limit reached")
@@ -232,7 +238,7 @@ def open_series_calls(
     session: str,
     symbol: Symbol,
     resolution: str,
-    count: int,
+    count: int | list[Any],
     *,
     adjustment: str = "splits",
     symbol_session: str = "regular",
@@ -261,7 +267,13 @@ def check_n_bars(n_bars: int) -> int:
     return n_bars
 
 
-def _check_choice(name: str, value: str, allowed: Sequence[str]) -> str:
+def check_choice(name: str, value: str, allowed: Sequence[str]) -> str:
+    """Validate that argument ``name`` is one of ``allowed``.
+
+    Example:
+        >>> check_choice("session", "extended", SESSIONS)
+        'extended'
+    """
     if value not in allowed:
         raise InvalidArgumentError(f"{name}={value!r} is not one of {', '.join(allowed)}")
     return value
@@ -637,16 +649,21 @@ class Client(AsyncClosing):
         *,
         n_bars: int = 1,
         quotes: bool = False,
+        adjustment: str = "splits",
+        session: str = "regular",
     ) -> Stream:
         """A live stream of bars (and quotes) for many symbols over this one socket.
 
         Use it as ``async with client.stream([...], "1m") as stream: async for event in stream``.
         ``n_bars`` bars are loaded first (all but the forming one arrive closed); with
         ``quotes=True`` a quote session streams merged quotes for the same symbols.
+        ``adjustment`` (``"splits"``/``"dividends"``) and ``session`` (``"regular"``/
+        ``"extended"``) apply to every series, as in :meth:`history`.
 
         Raises:
             InvalidSymbolError: naming every malformed symbol (before any I/O).
             InvalidIntervalError: bad interval spelling (before any I/O).
+            InvalidArgumentError: bad ``n_bars``, ``adjustment`` or ``session`` (before any I/O).
 
         Example:
             >>> async def main() -> None:
@@ -656,7 +673,10 @@ class Client(AsyncClosing):
         """
         from tvframe.stream import Stream
 
-        return Stream(self, symbols, interval, n_bars=n_bars, quotes=quotes)
+        return Stream(
+            self, symbols, interval,
+            n_bars=n_bars, quotes=quotes, adjustment=adjustment, session=session,
+        )  # fmt: skip
 
     # --- history ---------------------------------------------------------------------
 
@@ -664,19 +684,24 @@ class Client(AsyncClosing):
         self,
         symbol: str | Symbol,
         interval: str | Interval,
-        n_bars: int = 5000,
+        n_bars: int | None = None,
         *,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
         adjustment: str = "splits",
         session: str = "regular",
     ) -> History:
-        """Fetch the latest ``n_bars`` bars, paging with ``request_more_data`` as needed.
+        """Fetch bars, paging with ``request_more_data`` as needed.
 
-        When the server has fewer bars, returns what exists and warns with
-        :class:`~tvframe.errors.ShortHistoryWarning` naming the shortfall.
+        Either the latest ``n_bars`` bars (default 5 000), or, with ``start=``, every bar that
+        opens at or after ``start``; ``end=`` (exclusive) moves the window's end back from now.
+        When the server has fewer bars (history depth, plan caps), returns what exists and
+        warns with :class:`~tvframe.errors.ShortHistoryWarning` naming the shortfall.
 
         Raises:
             InvalidSymbolError: malformed (before any I/O) or unknown to the server.
             InvalidIntervalError: the interval spelling is not understood (before any I/O).
+            InvalidArgumentError: bad ``n_bars``, ``start``/``end``, ``adjustment``, ``session``.
             SeriesError: the server refused the series (e.g. seconds on a free plan).
             TvTimeoutError: the server stopped answering before the first page.
 
@@ -684,12 +709,13 @@ class Client(AsyncClosing):
             >>> async def main() -> None:
             ...     async with Client() as client:
             ...         hist = await client.history("BINANCE:BTCUSDT", "1h", 2000)
+            ...         since = await client.history("BINANCE:BTCUSDT", "1h", start="2024-01-01")
         """
         sym = parse_symbol(symbol)
         iv = parse_interval(interval)
-        n = check_n_bars(n_bars)
-        _check_choice("adjustment", adjustment, _ADJUSTMENTS)
-        _check_choice("session", session, _SESSIONS)
+        window = Window.of(iv, n_bars, start, end)
+        check_choice("adjustment", adjustment, ADJUSTMENTS)
+        check_choice("session", session, SESSIONS)
         cs = new_id("cs_")
         route = _OneShot()
         self.add_route(cs, route)
@@ -697,32 +723,31 @@ class Client(AsyncClosing):
         try:
             await self.send(
                 open_series_calls(
-                    cs, sym, iv.resolution, n, adjustment=adjustment, symbol_session=session
+                    cs,
+                    sym,
+                    iv.resolution,
+                    window.first_request(),
+                    adjustment=adjustment,
+                    symbol_session=session,
                 )
             )
-            info, bars = await self._collect_pages(cs, route.queue, sym, n, what)
+            info, bars = await self._collect_pages(cs, route.queue, sym, window, what)
         finally:
             self.remove_route(cs)
             if self.is_open and self._up.is_set():
                 await self.send([("chart_delete_session", [cs])])
-        if len(bars) > n:
-            bars = _tail(bars, n)
-        if len(bars) < n:
-            warnings.warn(
-                ShortHistoryWarning(
-                    f"{sym} {iv}: asked for {n} bars, the server has {len(bars)} "
-                    f"({n - len(bars)} short); returning what exists"
-                ),
-                stacklevel=2,
-            )
-        return History(sym, iv, bars, info, n)
+        bars = window.cut(bars)
+        shortfall = window.shortfall(bars)
+        if shortfall:
+            warnings.warn(ShortHistoryWarning(f"{sym} {iv}: {shortfall}"), stacklevel=2)
+        return History(sym, iv, bars, info, window.n_bars or len(bars))
 
     async def _collect_pages(
         self,
         cs: str,
         queue: asyncio.Queue[Event | TvFrameError],
         sym: Symbol,
-        n: int,
+        window: Window,
         what: str,
     ) -> tuple[SymbolInfo, Bars]:
         info: SymbolInfo | None = None
@@ -747,9 +772,10 @@ class Client(AsyncClosing):
                 before = len(merged)
                 merged = merge_bars([merged, *fresh])
                 fresh = []
-                if len(merged) >= n or len(merged) == before:
+                missing = window.missing(merged)
+                if not missing or len(merged) == before:
                     break
-                await self.send([("request_more_data", [cs, SERIES_ID, n - len(merged)])])
+                await self.send([("request_more_data", [cs, SERIES_ID, missing])])
             elif isinstance(event, SymbolErrorEvent):
                 raise InvalidSymbolError(
                     f"the server does not know symbol {sym.full_name!r} ({event.reason})",
@@ -762,13 +788,85 @@ class Client(AsyncClosing):
         return info or SymbolInfo(symbol=sym.full_name), merge_bars([merged, *fresh])
 
 
-def _tail(bars: Bars, n: int) -> Bars:
-    return Bars(
-        np.arange(n, dtype=np.int64),
-        bars.time[-n:],
-        bars.open[-n:],
-        bars.high[-n:],
-        bars.low[-n:],
-        bars.close[-n:],
-        bars.volume[-n:],
-    )
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which bars a history call wants: the latest ``n_bars``, or all from ``start``; up to ``end``.
+
+    Times are UTC epoch seconds; ``end`` is exclusive. Bar times are whole seconds, so the
+    server is asked for bars at or before ``ceil(end) - 1`` (``protocol.md`` §3, ``bar_count``).
+    """
+
+    interval: Interval
+    n_bars: int | None
+    start: float | None
+    end: float | None
+
+    @classmethod
+    def of(
+        cls,
+        interval: Interval,
+        n_bars: int | None,
+        start: TimeLike | None,
+        end: TimeLike | None,
+    ) -> Window:
+        """Validate the arguments of a history call (before any I/O)."""
+        if n_bars is not None and start is not None:
+            raise InvalidArgumentError(
+                f"give n_bars={n_bars!r} or start={start!r}, not both: n_bars counts back "
+                "from the end, start fixes the first bar"
+            )
+        first = None if start is None else to_epoch(start, "start")
+        last = None if end is None else to_epoch(end, "end")
+        if first is not None and last is not None and first >= last:
+            raise InvalidArgumentError(f"start={start!r} is not before end={end!r}")
+        n = check_n_bars(n_bars) if n_bars is not None else None
+        return cls(interval, DEFAULT_BARS if n is None and first is None else n, first, last)
+
+    def _estimate(self, newest: float) -> int:
+        """Bars between ``start`` and ``newest``, as if the market never closed (an upper bound)."""
+        assert self.start is not None
+        return max(1, min(MAX_BARS, math.ceil((newest - self.start) / self.interval.seconds) + 1))
+
+    def first_request(self) -> int | list[Any]:
+        """The ``create_series`` bar count: a number, or ``["bar_count", to, n]`` with an end."""
+        count = self.n_bars if self.n_bars is not None else self._estimate(self.end or time.time())
+        if self.end is None:
+            return count
+        return ["bar_count", math.ceil(self.end) - 1, count]
+
+    def missing(self, bars: Bars) -> int:
+        """How many older bars to ask for next; 0 when the window is covered."""
+        if self.n_bars is not None:
+            return max(0, self.n_bars - len(bars))
+        if not len(bars):
+            return 0  # nothing at all: paging cannot help
+        oldest = float(bars.time[0])
+        return 0 if oldest <= (self.start or 0.0) else self._estimate(oldest)
+
+    def cut(self, bars: Bars) -> Bars:
+        """Trim what paging over-fetched."""
+        if self.end is not None:
+            bars = select_bars(bars, bars.time < self.end)
+        if self.start is not None:
+            return select_bars(bars, bars.time >= self.start)
+        if self.n_bars is not None and len(bars) > self.n_bars:
+            return select_bars(bars, slice(len(bars) - self.n_bars, None))
+        return bars
+
+    def shortfall(self, bars: Bars) -> str:
+        """What could not be fetched, in words; empty when nothing is missing."""
+        if self.n_bars is not None:
+            if len(bars) >= self.n_bars:
+                return ""
+            return (
+                f"asked for {self.n_bars} bars, the server has {len(bars)} "
+                f"({self.n_bars - len(bars)} short); returning what exists"
+            )
+        assert self.start is not None
+        if len(bars) and bars.time[0] - self.start < self.interval.seconds:
+            return ""
+        begins = format_epoch(float(bars.time[0])) if len(bars) else "nowhere in the window"
+        return (
+            f"asked from {format_epoch(self.start)}, the server's history reaches back to "
+            f"{begins}; returning the {len(bars)} bars that exist"
+        )

@@ -5,7 +5,9 @@ TvFrameError
 ├── TvFrameValidationError (also ValueError)      bad input caught before the network
 │   ├── InvalidSymbolError                        malformed symbol, or unknown to the server
 │   ├── InvalidIntervalError                      interval spelling not understood
-│   └── InvalidArgumentError                      any other argument out of range
+│   ├── InvalidArgumentError                      any other argument out of range
+│   └── FrameShapeError                           a frame lacks the OHLCV columns (``.missing``)
+│       └── MissingColumnsError (also AttributeError)   the same, from the pandas ``.tv`` accessor
 ├── ProtocolError                                 the server sent what the protocol does not allow
 │   ├── FramingError                              ``~m~<len>~m~`` framing broken (stream unusable)
 │   └── MessageError                              a well-framed payload with a bad shape
@@ -18,30 +20,38 @@ TvFrameError
 │   ├── ConnectionClosed                          the socket closed (seed name)
 │   └── RateLimitError                            HTTP 429 at the handshake, "max sessions rate"
 ├── TvTimeoutError (also TimeoutError)            an await ran out of time
-└── DataNotFoundError                             expected data is not in the stream (seed name)
+├── DataNotFoundError                             expected data is not in the stream (seed name)
+└── SymbolsError                                  several symbols of one call failed (``.errors``)
 
 ShortHistoryWarning (UserWarning)                 fewer bars exist than were asked for
+SymbolsFailedWarning (UserWarning)                some symbols failed; the rest was returned
 ```
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 __all__ = [
     "AuthError",
     "ConnectionClosed",
     "CriticalError",
     "DataNotFoundError",
+    "FrameShapeError",
     "FramingError",
     "InvalidArgumentError",
     "InvalidIntervalError",
     "InvalidSymbolError",
     "MessageError",
+    "MissingColumnsError",
     "ProtocolError",
     "RateLimitError",
     "SeriesError",
     "ServerError",
     "ShortHistoryWarning",
     "StudyError",
+    "SymbolsError",
+    "SymbolsFailedWarning",
     "TvFrameError",
     "TvFrameValidationError",
     "TvTimeoutError",
@@ -148,6 +158,38 @@ class DataNotFoundError(TvFrameError):
 
 class RateLimitError(WebSocketException):
     """The server refused the connection for rate (HTTP 429) or session limits; back off."""
+
+
+class FrameShapeError(TvFrameValidationError):
+    """A frame lacks what OHLCV work needs.
+
+    Attributes:
+        missing: the absent or unusable columns (``"time"`` for the bar time).
+    """
+
+    def __init__(self, message: str, missing: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.missing: tuple[str, ...] = tuple(missing)
+
+
+class MissingColumnsError(FrameShapeError, AttributeError):
+    """:class:`FrameShapeError` as the ``AttributeError`` pandas' accessor protocol expects."""
+
+
+class SymbolsError(TvFrameError):
+    """Several symbols of one call failed for different reasons.
+
+    Attributes:
+        errors: each failed symbol and its error, in the order asked.
+    """
+
+    def __init__(self, message: str, errors: dict[str, TvFrameError]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class SymbolsFailedWarning(UserWarning):
+    """Some symbols of a call failed (``errors="warn"``); the frame holds the others."""
 
 
 class ShortHistoryWarning(UserWarning):

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ExportData",
+    "atomic_write",
     "export_data",
     "export_filename",
     "safe_component",
@@ -137,11 +138,20 @@ def _claim(target: Path) -> Path:
     raise FileExistsError(f"{target} and {_MAX_SUFFIX - 1} numbered variants already exist")
 
 
-def _atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
     """Write through ``write(temp_path)``, then move the result to a free name near ``target``.
 
     The claimed name is created empty first so that no concurrent writer can take it; the
-    finished temporary file then replaces that placeholder in one ``os.replace``.
+    finished temporary file then replaces that placeholder in one ``os.replace``. Shared by
+    every tvframe writer (:mod:`tvframe.io`, :mod:`tvframe.plot`) so all follow the module rules.
+
+    Returns:
+        The path written: ``target``, or ``target`` with ``-1``, ``-2`` … when it existed.
+
+    Example:
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> [atomic_write(folder / "a.txt", lambda p: p.write_text("x")).name for _ in "12"]
+        ['a.txt', 'a-1.txt']
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -254,7 +264,7 @@ def write_json(data: ExportData, path: str | os.PathLike[str]) -> Path:
         rows = [_finite(row) for row in _records(data)]
         temp.write_bytes(orjson.dumps(rows, default=_json_default, option=orjson.OPT_NAIVE_UTC))
 
-    return _atomic_write(Path(path), dump)
+    return atomic_write(Path(path), dump)
 
 
 def write_csv(data: ExportData, path: str | os.PathLike[str]) -> Path:
@@ -283,7 +293,7 @@ def write_csv(data: ExportData, path: str | os.PathLike[str]) -> Path:
                     writer.writeheader()
                     writer.writerows(rows)
 
-    return _atomic_write(Path(path), dump)
+    return atomic_write(Path(path), dump)
 
 
 def write_parquet(data: ExportData, path: str | os.PathLike[str]) -> Path:
@@ -312,7 +322,7 @@ def write_parquet(data: ExportData, path: str | os.PathLike[str]) -> Path:
             table = pa.Table.from_pylist(rows) if rows else pa.table({f: [] for f in fields})
             pq.write_table(table, temp)
 
-    return _atomic_write(Path(path), dump)
+    return atomic_write(Path(path), dump)
 
 
 _WRITERS: dict[str, Callable[[ExportData, str | os.PathLike[str]], Path]] = {

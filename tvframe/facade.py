@@ -1,135 +1,138 @@
 """The sync API (``tv.history``) and its async twins (``await tv.ahistory``).
 
 Every connection lives on the shared background loop (:mod:`tvframe.loop`), whichever API is
-used, so one socket per endpoint and token is reused across calls (loops of downloads do
-not open a connection each, the pattern that gets users banned). Each sync function is a
-one-line delegator to its async twin's implementation, with the same signature.
+used, so one socket per endpoint and token is reused across calls (:mod:`tvframe.pool`). Each
+sync function is a one-line delegator to its async twin's implementation, with the same
+signature.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from tvframe.client import Client, History, resolve_token, resolve_url
-from tvframe.errors import ConnectionClosed
-from tvframe.frames import Backend, check_backend, to_pandas, to_polars
-from tvframe.intervals import Interval
-from tvframe.loop import add_cleanup, shared_loop
-from tvframe.symbols import Symbol
+from tvframe.client import ADJUSTMENTS, SESSIONS, Client, History, Window, check_choice
+from tvframe.errors import TvFrameError
+from tvframe.failures import check_errors, is_symbol_failure, report_failures
+from tvframe.frames import bars_frame, check_backend, check_tz, resolve_tz
+from tvframe.intervals import Interval, parse_interval
+from tvframe.loop import shared_loop
+from tvframe.meta import FrameMeta
+from tvframe.pool import on_shared_loop, with_client
+from tvframe.progress import progress_bar
+from tvframe.symbols import Symbol, parse_symbols
+from tvframe.times import TimeLike
 
 if TYPE_CHECKING:
     import pandas as pd
     import polars as pl
 
-__all__ = ["ahistory", "history"]
+__all__ = ["MAX_CONCURRENT_SERIES", "ahistory", "history"]
 
-_T = TypeVar("_T")
-
-# Touched only on the shared loop thread.
-_clients: dict[tuple[str, str], Client] = {}
-_client_locks: dict[tuple[str, str], asyncio.Lock] = {}
+#: Chart sessions one history call keeps open at once on its socket.
+MAX_CONCURRENT_SERIES = 16
 
 
-async def _shared_client(
-    url: str | None, token: str | SecretStr | None, timeout: float, stale: Client | None = None
-) -> Client:
-    """The pooled client for (url, token); ``stale`` is a client found dead in use."""
-    resolved_url = resolve_url(url)
-    secret = resolve_token(token)
-    # The key holds the token in memory only; it is never logged or shown.
-    key = (resolved_url, secret.get_secret_value())
-    lock = _client_locks.setdefault(key, asyncio.Lock())
-    async with lock:
-        client = _clients.get(key)
-        if client is None or not client.is_open or client is stale:
-            if client is not None:
-                await client.close()
-            client = Client(resolved_url, secret, timeout=timeout)
-            await client.connect()
-            _clients[key] = client
-        return client
+async def _fetch_all(
+    client: Client,
+    symbols: Sequence[Symbol],
+    interval: Interval,
+    n_bars: int | None,
+    start: TimeLike | None,
+    end: TimeLike | None,
+    adjustment: str,
+    session: str,
+    progress: bool | None,
+) -> tuple[list[History], dict[str, TvFrameError]]:
+    """Every symbol's history over one socket, at most :data:`MAX_CONCURRENT_SERIES` at a time."""
+    gate = asyncio.Semaphore(MAX_CONCURRENT_SERIES)
+    bar = progress_bar(len(symbols), f"history {interval.text}", progress)
+    failures: dict[str, TvFrameError] = {}
 
+    async def one(symbol: Symbol) -> History | None:
+        async with gate:
+            try:
+                return await client.history(
+                    symbol,
+                    interval,
+                    n_bars,
+                    start=start,
+                    end=end,
+                    adjustment=adjustment,
+                    session=session,
+                )
+            except TvFrameError as exc:
+                if not is_symbol_failure(exc):
+                    raise
+                failures[symbol.full_name] = exc
+                return None
+            finally:
+                bar.update()
 
-async def _with_client(
-    url: str | None,
-    token: str | SecretStr | None,
-    timeout: float,
-    call: Callable[[Client], Awaitable[_T]],
-) -> _T:
-    """Run ``call`` on the pooled client; a pooled socket found closed is replaced once.
-
-    A pooled socket can die between calls (server restart, idle close) before its reader
-    notices; the request is idempotent, so one retry on a fresh socket is safe.
-    """
-    client = await _shared_client(url, token, timeout)
     try:
-        return await call(client)
-    except ConnectionClosed:
-        client = await _shared_client(url, token, timeout, stale=client)
-        return await call(client)
-
-
-async def _close_all() -> None:
-    clients = list(_clients.values())
-    _clients.clear()
-    for client in clients:
-        await client.close()
-
-
-add_cleanup(_close_all)
-
-
-async def _on_shared_loop(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Await ``coro`` on the shared loop from whatever loop the caller is on."""
-    loop = shared_loop()
-    if asyncio.get_running_loop() is loop.loop:
-        return await coro
-    return await asyncio.wrap_future(loop.submit(coro))
-
-
-def _frame(hist: History, backend: Backend) -> pd.DataFrame | pl.DataFrame:
-    if backend == "polars":
-        return to_polars(hist.bars, hist.symbol.full_name)
-    return to_pandas(
-        hist.bars,
-        hist.symbol.full_name,
-        attrs={"tvframe": hist.info.model_dump(exclude={"raw"}), "interval": hist.interval.text},
-    )
+        results = await asyncio.gather(*(one(s) for s in symbols))
+    finally:
+        bar.close()
+    ordered = {s.full_name: failures[s.full_name] for s in symbols if s.full_name in failures}
+    return [h for h in results if h is not None], ordered
 
 
 async def _history(
-    symbol: str | Symbol,
+    symbols: str | Symbol | Iterable[str | Symbol],
     interval: str | Interval,
-    n_bars: int,
+    n_bars: int | None,
+    start: TimeLike | None,
+    end: TimeLike | None,
     backend: str,
+    tz: str,
     adjustment: str,
     session: str,
+    errors: str,
+    progress: bool | None,
     url: str | None,
     token: str | SecretStr | None,
     timeout: float,
 ) -> pd.DataFrame | pl.DataFrame:
+    # Everything the user gave is checked here, before the first byte is sent.
+    many = not isinstance(symbols, (str, Symbol))
+    parsed = parse_symbols(symbols)
+    iv = parse_interval(interval)
+    Window.of(iv, n_bars, start, end)
     chosen = check_backend(backend)
-    hist = await _with_client(
+    check_tz(tz)
+    check_choice("adjustment", adjustment, ADJUSTMENTS)
+    check_choice("session", session, SESSIONS)
+    check_errors(errors)
+    histories, failures = await with_client(
         url,
         token,
         timeout,
-        lambda c: c.history(symbol, interval, n_bars, adjustment=adjustment, session=session),
+        lambda c: _fetch_all(c, parsed, iv, n_bars, start, end, adjustment, session, progress),
     )
-    return _frame(hist, chosen)
+    failed = report_failures(failures, errors, len(parsed))
+    infos = {h.symbol.full_name: h.info for h in histories}
+    zone = resolve_tz(tz, infos)
+    meta = FrameMeta(iv.text, zone, infos, failed)
+    parts = [(h.symbol.full_name, h.bars) for h in histories]
+    return bars_frame(parts, chosen, meta=meta, multi=many, tz=zone)
 
 
 async def ahistory(
-    symbol: str | Symbol,
+    symbols: str | Symbol | Iterable[str | Symbol],
     interval: str | Interval,
-    n_bars: int = 5000,
+    n_bars: int | None = None,
     *,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     backend: str = "pandas",
+    tz: str = "UTC",
     adjustment: str = "splits",
     session: str = "regular",
+    errors: str = "raise",
+    progress: bool | None = None,
     url: str | None = None,
     token: str | SecretStr | None = None,
     timeout: float = 30.0,
@@ -138,48 +141,81 @@ async def ahistory(
 
     Example:
         >>> async def main() -> None:
-        ...     df = await ahistory("NASDAQ:AAPL", "5m", 500)
+        ...     df = await ahistory(["NASDAQ:AAPL", "NASDAQ:MSFT"], "5m", 500)
     """
-    return await _on_shared_loop(
-        _history(symbol, interval, n_bars, backend, adjustment, session, url, token, timeout)
+    return await on_shared_loop(
+        _history(
+            symbols,
+            interval,
+            n_bars,
+            start,
+            end,
+            backend,
+            tz,
+            adjustment,
+            session,
+            errors,
+            progress,
+            url,
+            token,
+            timeout,
+        )
     )
 
 
 def history(
-    symbol: str | Symbol,
+    symbols: str | Symbol | Iterable[str | Symbol],
     interval: str | Interval,
-    n_bars: int = 5000,
+    n_bars: int | None = None,
     *,
+    start: TimeLike | None = None,
+    end: TimeLike | None = None,
     backend: str = "pandas",
+    tz: str = "UTC",
     adjustment: str = "splits",
     session: str = "regular",
+    errors: str = "raise",
+    progress: bool | None = None,
     url: str | None = None,
     token: str | SecretStr | None = None,
     timeout: float = 30.0,
 ) -> pd.DataFrame | pl.DataFrame:
-    """The latest ``n_bars`` bars of one symbol as a DataFrame.
+    """Bars of one or many symbols as one DataFrame.
 
-    pandas (default): indexed by tz-aware UTC ``time``, columns ``symbol, open, high, low,
-    close, volume`` (float64), ascending, no duplicate times; the symbol's metadata is in
-    ``df.attrs["tvframe"]``. ``backend="polars"``: the same with ``time`` as the first column.
-    The last row is the bar still forming. Asking for more bars than exist returns what
-    exists and warns (:class:`~tvframe.errors.ShortHistoryWarning`).
+    One symbol (a string) in pandas (default): indexed by tz-aware ``time``, columns
+    ``symbol, open, high, low, close, volume`` (float64), ascending, no duplicate times. A list
+    of symbols is fetched concurrently over one connection into one tidy frame indexed by
+    ``(symbol, time)``, symbols in the order given. ``backend="polars"``: ``time`` and
+    ``symbol`` columns first, either way. The last bar may still be forming. Metadata (each
+    symbol's exchange, zone, currency, price scale, session; the interval; failures) is in
+    ``df.attrs["tvframe"]`` (pandas) or ``df.tv.meta`` (both).
 
     Args:
-        symbol: ``EXCHANGE:SYMBOL``.
+        symbols: ``EXCHANGE:SYMBOL``, or several.
         interval: ``1m 5m 15m 30m 1h 2h 4h 1d 1w 1M`` (``m`` minute, ``M`` month) or ``<n><unit>``.
-        n_bars: how many bars, 1 to 1 000 000; pages beyond the server's per-request cap.
+        n_bars: the latest ``n_bars`` bars (1 to 1 000 000; default 5 000 without ``start``).
+        start: instead of ``n_bars``: every bar opening at or after this time.
+        end: only bars opening before this time (default: up to now).
         backend: ``"pandas"`` or ``"polars"``.
+        tz: zone of the time column: ``"UTC"``, ``"exchange"`` (the symbols' own) or an IANA name.
         adjustment: ``"splits"`` or ``"dividends"``.
         session: ``"regular"`` or ``"extended"`` (pre/post-market where the exchange has one).
+        errors: a symbol the server refuses: ``"raise"`` (after all are fetched), ``"warn"``
+            (:class:`~tvframe.errors.SymbolsFailedWarning`; the frame holds the rest and the
+            metadata lists the failures) or ``"ignore"`` (listed in the metadata only).
+        progress: a progress bar over symbols; default: on a terminal or in a notebook.
         url: WebSocket endpoint; default ``TVFRAME_URL`` or TradingView.
         token: auth token; default ``TVFRAME_TOKEN`` or anonymous.
         timeout: seconds any wait on the server may take.
 
+    When the server has fewer bars than asked (plan caps, history depth), what exists is
+    returned with a :class:`~tvframe.errors.ShortHistoryWarning` saying what is missing.
+
     Raises:
         InvalidSymbolError: malformed (before any network call) or unknown to the server.
         InvalidIntervalError: bad interval spelling (before any network call).
-        InvalidArgumentError: ``n_bars``, ``backend``, ``adjustment`` or ``session`` out of range.
+        InvalidArgumentError: any other argument out of range (before any network call).
+        SymbolsError: several symbols failed for different reasons (``errors="raise"``).
         AuthError: the token was rejected.
         TvTimeoutError: the server stopped answering.
 
@@ -187,9 +223,25 @@ def history(
         >>> import tvframe as tv
         >>> with tv.sim.running():
         ...     df = tv.history("NASDAQ:AAPL", "5m", 500)
-        >>> len(df)
-        500
+        ...     many = tv.history(["NASDAQ:AAPL", "NYSE:IBM"], "1d", start="2026-10-01")
+        >>> len(df), many.index.names
+        (500, FrozenList(['symbol', 'time']))
     """
     return shared_loop().run(
-        _history(symbol, interval, n_bars, backend, adjustment, session, url, token, timeout)
+        _history(
+            symbols,
+            interval,
+            n_bars,
+            start,
+            end,
+            backend,
+            tz,
+            adjustment,
+            session,
+            errors,
+            progress,
+            url,
+            token,
+            timeout,
+        )
     )

@@ -13,14 +13,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from tvframe.bars import merge_bars
-from tvframe.client import SERIES_ID, Client, check_n_bars, new_id, open_series_calls
+from tvframe.client import (
+    ADJUSTMENTS,
+    SERIES_ID,
+    SESSIONS,
+    Client,
+    check_choice,
+    check_n_bars,
+    new_id,
+    open_series_calls,
+)
 from tvframe.errors import (
     CriticalError,
     InvalidSymbolError,
@@ -30,6 +39,7 @@ from tvframe.errors import (
 from tvframe.events import Bar, BarUpdate, QuoteUpdate, Reconnected, StreamEvent, SymbolFailed
 from tvframe.intervals import Interval, parse_interval
 from tvframe.lifecycle import AsyncClosing
+from tvframe.models import SymbolInfo
 from tvframe.protocol import (
     Bars,
     CriticalErrorEvent,
@@ -39,21 +49,15 @@ from tvframe.protocol import (
     SeriesCompleted,
     SeriesErrorEvent,
     SymbolErrorEvent,
+    SymbolResolved,
     TimescaleUpdate,
 )
+from tvframe.quote import QUOTE_FIELDS, quote_session_calls
 from tvframe.symbols import Symbol, parse_symbols
 
 __all__ = ["QUOTE_FIELDS", "Stream"]
 
 logger = logging.getLogger(__name__)
-
-#: Quote fields asked for (protocol.md §9, the set the Python peers use plus bid/ask).
-QUOTE_FIELDS: tuple[str, ...] = (
-    "lp", "lp_time", "ch", "chp", "volume", "bid", "ask", "bid_size", "ask_size",
-    "open_price", "high_price", "low_price", "prev_close_price", "current_session",
-    "update_mode", "description", "exchange", "type", "currency_code", "pricescale",
-    "minmov", "short_name", "pro_name", "original_name", "is_tradable",
-)  # fmt: skip
 
 # Bars asked for when a series is reloaded after a reconnect; paging covers longer outages.
 _BACKFILL_BARS = 300
@@ -150,9 +154,14 @@ class _SeriesRoute:
         self.forming: Bar | None = None
         self.index = -1
         self.dead = False
+        self.info: SymbolInfo | None = None
 
     def create_calls(self, count: int) -> list[tuple[str, list[Any]]]:
-        return open_series_calls(self.session, self.symbol, self.interval.resolution, count)
+        stream = self.stream
+        return open_series_calls(
+            self.session, self.symbol, self.interval.resolution, count,
+            adjustment=stream.adjustment, symbol_session=stream.symbol_session,
+        )  # fmt: skip
 
     # Route protocol
 
@@ -170,6 +179,8 @@ class _SeriesRoute:
         elif isinstance(event, SeriesCompleted) and event.series_id == SERIES_ID:
             if self.loading:
                 self._finish_load()
+        elif isinstance(event, SymbolResolved):
+            self.info = SymbolInfo.from_server(event.info)
         elif isinstance(event, SymbolErrorEvent):
             self._die(
                 InvalidSymbolError(
@@ -257,13 +268,7 @@ class _QuoteRoute:
         self.quotes: dict[str, dict[str, Any]] = {}
 
     def create_calls(self) -> list[tuple[str, list[Any]]]:
-        calls: list[tuple[str, list[Any]]] = [
-            ("quote_create_session", [self.session]),
-            ("quote_set_fields", [self.session, *QUOTE_FIELDS]),
-        ]
-        if self.symbols:
-            calls.append(("quote_add_symbols", [self.session, *self.symbols]))
-        return calls
+        return quote_session_calls(self.session, self.symbols)
 
     def on_event(self, event: Event) -> None:
         if not isinstance(event, QuoteData) or event.key not in self.symbols:
@@ -320,11 +325,17 @@ class Stream(AsyncClosing):
         *,
         n_bars: int = 1,
         quotes: bool = False,
+        adjustment: str = "splits",
+        session: str = "regular",
     ) -> None:
         self._client = client
         self._symbols = parse_symbols(symbols)
         self._interval = parse_interval(interval)
         self._n_bars = check_n_bars(n_bars)
+        #: Price adjustment of every series: ``"splits"`` or ``"dividends"``.
+        self.adjustment = check_choice("adjustment", adjustment, ADJUSTMENTS)
+        #: Trading session of every series' symbol: ``"regular"`` or ``"extended"``.
+        self.symbol_session = check_choice("session", session, SESSIONS)
         self._buffer = _Buffer()
         self._series: dict[tuple[str, str], _SeriesRoute] = {}
         self._quotes = _QuoteRoute(self, new_id("qs_")) if quotes else None
@@ -346,6 +357,15 @@ class Stream(AsyncClosing):
     def symbols(self) -> list[str]:
         """Symbols currently streamed (bars), in subscription order."""
         return [route.symbol.full_name for route in self._series.values() if not route.dead]
+
+    @property
+    def infos(self) -> Mapping[str, SymbolInfo]:
+        """Each streamed symbol's server info (``symbol_resolved``), known before its first bar."""
+        return {
+            route.symbol.full_name: route.info
+            for route in self._series.values()
+            if route.info is not None and not route.dead
+        }
 
     @property
     def backlog(self) -> int:

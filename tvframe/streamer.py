@@ -41,6 +41,7 @@ from tvframe.models import (
     StreamData,
     StreamerResponse,
 )
+from tvframe.notebook import allow_asyncio_run
 from tvframe.symbols import Symbol, parse_symbol, parse_symbols
 
 __all__ = ["RealtimeStreamer", "StreamCall", "validate_symbols"]
@@ -48,6 +49,9 @@ __all__ = ["RealtimeStreamer", "StreamCall", "validate_symbols"]
 logger = logging.getLogger(__name__)
 
 Responses = AsyncGenerator[StreamerResponse, None]
+
+# The seed's examples end in asyncio.run(main()): make that work when they run in a notebook.
+allow_asyncio_run()
 
 #: Retries of a symbol check after a transport failure or a timeout.
 VALIDATION_RETRIES = 3
