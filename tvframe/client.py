@@ -736,8 +736,8 @@ class Client(AsyncClosing):
             self.remove_route(cs)
             if self.is_open and self._up.is_set():
                 await self.send([("chart_delete_session", [cs])])
-        bars = window.cut(bars)
         shortfall = window.shortfall(bars)
+        bars = window.cut(bars)
         if shortfall:
             warnings.warn(ShortHistoryWarning(f"{sym} {iv}: {shortfall}"), stacklevel=2)
         return History(sym, iv, bars, info, window.n_bars or len(bars))
@@ -853,20 +853,24 @@ class Window:
             return select_bars(bars, slice(len(bars) - self.n_bars, None))
         return bars
 
-    def shortfall(self, bars: Bars) -> str:
-        """What could not be fetched, in words; empty when nothing is missing."""
+    def shortfall(self, fetched: Bars) -> str:
+        """What the server could not give, in words (empty when nothing is missing).
+
+        ``fetched`` is everything paging returned, before :meth:`cut`: the window is covered
+        when it reached back to ``start`` (a market closed at ``start`` is not a shortfall).
+        """
         if self.n_bars is not None:
-            if len(bars) >= self.n_bars:
+            if len(fetched) >= self.n_bars:
                 return ""
             return (
-                f"asked for {self.n_bars} bars, the server has {len(bars)} "
-                f"({self.n_bars - len(bars)} short); returning what exists"
+                f"asked for {self.n_bars} bars, the server has {len(fetched)} "
+                f"({self.n_bars - len(fetched)} short); returning what exists"
             )
         assert self.start is not None
-        if len(bars) and bars.time[0] - self.start < self.interval.seconds:
+        if len(fetched) and fetched.time[0] <= self.start:
             return ""
-        begins = format_epoch(float(bars.time[0])) if len(bars) else "nowhere in the window"
+        begins = format_epoch(float(fetched.time[0])) if len(fetched) else "nowhere"
         return (
             f"asked from {format_epoch(self.start)}, the server's history reaches back to "
-            f"{begins}; returning the {len(bars)} bars that exist"
+            f"{begins}; returning what exists"
         )

@@ -190,3 +190,12 @@ def test_progress_bar_on_request_and_silent_by_default(
     tv.history(["NASDAQ:AAPL", "NYSE:IBM"], "1d", 5, progress=True)
     err = capsys.readouterr().err
     assert "history 1d" in err and "2/2" in err
+
+
+def test_a_window_starting_while_the_market_is_closed_is_not_short(sim: SimHandle) -> None:
+    """Midnight UTC is before the NASDAQ open: the first bar comes later, nothing is missing."""
+    midnight = (sim.clock.now() // DAY - 10) * DAY
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tv.ShortHistoryWarning)
+        df = tv.history("NASDAQ:AAPL", "1h", start=midnight)
+    assert df.index[0].timestamp() > midnight
