@@ -150,3 +150,24 @@ def test_public_names_are_sorted_and_resolve() -> None:
     assert tv.__all__ == sorted(tv.__all__)
     for name in tv.__all__:
         assert getattr(tv, name) is not None
+
+
+def test_no_submodule_shadows_a_public_name() -> None:
+    """Importing every tvframe module first must not turn tv.quote (say) into a module.
+
+    Python sets ``package.<submodule>`` on import, so a module named like a public function
+    would replace it; run in a fresh interpreter where nothing was resolved yet.
+    """
+    code = (
+        "import importlib, pkgutil, types, tvframe as tv\n"
+        "for info in pkgutil.walk_packages(tv.__path__, 'tvframe.'):\n"
+        "    if '.sim' not in info.name or info.name == 'tvframe.sim':\n"
+        "        importlib.import_module(info.name)\n"
+        "bad = [n for n in tv.__all__ if n not in ('protocol', 'realtime', 'sim')\n"
+        "       and isinstance(getattr(tv, n), types.ModuleType)]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -18,7 +18,7 @@ from tvframe.errors import (
     TvTimeoutError,
 )
 from tvframe.protocol import QuoteCompleted, QuoteData
-from tvframe.quote import QUOTE_COLUMNS, QUOTE_FIELDS, _snapshot, aquote, quote, quotes_frame
+from tvframe.quotes import QUOTE_COLUMNS, QUOTE_FIELDS, _snapshot, aquote, quote, quotes_frame
 from tvframe.sim import SimHandle
 from tvframe.sim.catalogue import CATALOGUE
 from tvframe.sim.quotes import quote_values

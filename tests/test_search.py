@@ -18,7 +18,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-import tvframe.search as tvsearch
+import tvframe.symbol_search as tvsearch
 from tvframe.errors import (
     InvalidArgumentError,
     MessageError,
@@ -27,8 +27,14 @@ from tvframe.errors import (
     TvTimeoutError,
     WebSocketException,
 )
-from tvframe.search import SEARCH_COLUMNS, TRADINGVIEW_SEARCH_URL, asearch, search, search_url
 from tvframe.sim import SimHandle
+from tvframe.symbol_search import (
+    SEARCH_COLUMNS,
+    TRADINGVIEW_SEARCH_URL,
+    asearch,
+    search,
+    search_url,
+)
 
 
 def frame(*args: Any, **kwargs: Any) -> pd.DataFrame:
@@ -246,7 +252,7 @@ def test_malformed_entries_are_skipped_and_counted(
             ]
         )
     ]
-    with caplog.at_level(logging.WARNING, logger="tvframe.search"):
+    with caplog.at_level(logging.WARNING, logger="tvframe.symbol_search"):
         df = frame("x", url=scripted.url)
     assert df["symbol"].tolist() == ["NASDAQ:A", "NASDAQ:B", "E:Y"]
     assert pd.isna(df["description"].iloc[2])

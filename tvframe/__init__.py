@@ -25,12 +25,16 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "history": "tvframe.facade",
     "ahistory": "tvframe.facade",
-    "search": "tvframe.search",
-    "asearch": "tvframe.search",
-    "quote": "tvframe.quote",
-    "aquote": "tvframe.quote",
-    "quotes_frame": "tvframe.quote",
-    "QUOTE_COLUMNS": "tvframe.quote",
+    "live": "tvframe.liveframe",
+    "alive": "tvframe.liveframe",
+    "LiveFrame": "tvframe.liveframe",
+    "LiveUpdates": "tvframe.liveframe",
+    "search": "tvframe.symbol_search",
+    "asearch": "tvframe.symbol_search",
+    "quote": "tvframe.quotes",
+    "aquote": "tvframe.quotes",
+    "quotes_frame": "tvframe.quotes",
+    "QUOTE_COLUMNS": "tvframe.quotes",
     "allow_asyncio_run": "tvframe.notebook",
     "read_csv": "tvframe.io",
     "read_json": "tvframe.io",
@@ -108,6 +112,8 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidIntervalError",
     "InvalidSymbolError",
+    "LiveFrame",
+    "LiveUpdates",
     "MessageError",
     "MissingColumnsError",
     "OHLCData",
@@ -136,11 +142,13 @@ __all__ = [
     "TvTimeoutError",
     "WebSocketException",
     "ahistory",
+    "alive",
     "allow_asyncio_run",
     "aquote",
     "asearch",
     "frame_meta",
     "history",
+    "live",
     "parse_interval",
     "parse_symbol",
     "parse_symbols",
@@ -188,6 +196,7 @@ if TYPE_CHECKING:
     from tvframe.facade import ahistory, history
     from tvframe.intervals import Interval, parse_interval
     from tvframe.io import read_csv, read_json, read_parquet
+    from tvframe.liveframe import LiveFrame, LiveUpdates, alive, live
     from tvframe.meta import FrameMeta, frame_meta
     from tvframe.models import (
         ExportConfig,
@@ -200,10 +209,10 @@ if TYPE_CHECKING:
         SymbolInfo,
     )
     from tvframe.notebook import allow_asyncio_run
-    from tvframe.quote import QUOTE_COLUMNS, aquote, quote, quotes_frame
-    from tvframe.search import asearch, search
+    from tvframe.quotes import QUOTE_COLUMNS, aquote, quote, quotes_frame
     from tvframe.stream import Stream
     from tvframe.streamer import RealtimeStreamer, StreamCall, validate_symbols
+    from tvframe.symbol_search import asearch, search
     from tvframe.symbols import Symbol, parse_symbol, parse_symbols
 
 

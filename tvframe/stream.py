@@ -52,7 +52,7 @@ from tvframe.protocol import (
     SymbolResolved,
     TimescaleUpdate,
 )
-from tvframe.quote import QUOTE_FIELDS, quote_session_calls
+from tvframe.quotes import QUOTE_FIELDS, quote_session_calls
 from tvframe.symbols import Symbol, parse_symbols
 
 __all__ = ["QUOTE_FIELDS", "Stream"]

@@ -50,9 +50,7 @@ def test_a_list_of_one_symbol_keeps_the_multi_shape(sim: SimHandle) -> None:
 
 
 def _expected(sim: SimHandle, symbol: str, resolution: str, start: float, end: float) -> object:
-    return sim.market.bars_between(
-        find_symbol(symbol), resolution, start, end, now=sim.clock.now()
-    )
+    return sim.market.bars_between(find_symbol(symbol), resolution, start, end, now=sim.clock.now())
 
 
 def test_start_and_end_select_exactly_the_window(sim: SimHandle) -> None:
@@ -135,8 +133,9 @@ def test_tz_exchange_and_iana_names(sim: SimHandle) -> None:
     assert str(local.index.dtype) == "datetime64[us, America/New_York]"
     assert (local.index == utc.index).all()  # the same instants
     assert local.attrs["tvframe"]["tz"] == "America/New_York"
-    tokyo = tv.history(["NASDAQ:AAPL", "BINANCE:BTCUSDT"], "1h", 5, tz="Asia/Tokyo",
-                       backend="polars")
+    tokyo = tv.history(
+        ["NASDAQ:AAPL", "BINANCE:BTCUSDT"], "1h", 5, tz="Asia/Tokyo", backend="polars"
+    )
     assert tokyo.schema["time"] == pl.Datetime("us", "Asia/Tokyo")
 
 

@@ -31,9 +31,7 @@ def expected_factors(market: Market, symbol: SimSymbol, times: F64, as_of: float
     data only: the schedule and the unadjusted daily bar before each ex-date."""
     ex_times, amounts = market.dividends(symbol, float(times[0]), as_of + 1)
     keep = ex_times <= as_of
-    closes = [
-        market.bars_before(symbol, "1D", ex, 1, now=ex).close[-1] for ex in ex_times[keep]
-    ]
+    closes = [market.bars_before(symbol, "1D", ex, 1, now=ex).close[-1] for ex in ex_times[keep]]
     factors = np.ones(len(times))
     for ex, amount, close in zip(ex_times[keep], amounts[keep], closes, strict=True):
         factors[times < ex] *= 1.0 - amount / close

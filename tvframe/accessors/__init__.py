@@ -19,6 +19,7 @@ import pandas or polars itself, and ``import tvframe.protocol`` stays free of th
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -36,25 +37,11 @@ _lock = threading.Lock()
 _registered: set[str] = set()
 
 
-def _register_pandas() -> None:
-    import pandas as pd
-
-    from tvframe.accessors.pandas import TvAccessor
-
-    pd.api.extensions.register_dataframe_accessor("tv")(TvAccessor)
-
-
-def _register_polars() -> None:
-    import polars as pl
-
-    from tvframe.accessors.polars import TvNamespace
-
-    pl.api.register_dataframe_namespace("tv")(TvNamespace)
-
-
-_REGISTRARS: dict[str, Callable[[], None]] = {
-    "pandas": _register_pandas,
-    "polars": _register_polars,
+# Each accessor module registers itself when imported; a plain ``import`` (not ``from ...
+# import``) also works when that module is the one whose ``import pandas`` woke the finder.
+_REGISTRARS: dict[str, Callable[[], object]] = {
+    "pandas": lambda: importlib.import_module("tvframe.accessors.pandas"),
+    "polars": lambda: importlib.import_module("tvframe.accessors.polars"),
 }
 
 

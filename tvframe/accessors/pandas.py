@@ -37,3 +37,8 @@ class TvAccessor(TvBase[pd.DataFrame]):
             super().__init__(frame)
         except FrameShapeError as exc:
             raise MissingColumnsError(str(exc), exc.missing) from None
+
+
+# Registered when this module is imported, so importing it first (before pandas finished
+# importing) still ends with the accessor in place (see tvframe.accessors).
+pd.api.extensions.register_dataframe_accessor("tv")(TvAccessor)

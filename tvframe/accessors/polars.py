@@ -30,3 +30,7 @@ class TvNamespace(TvBase[pl.DataFrame]):
         >>> df.tv.resample("1h")["volume"].to_list()
         [10.0]
     """
+
+
+# Registered when this module is imported (see tvframe.accessors).
+pl.api.register_dataframe_namespace("tv")(TvNamespace)
