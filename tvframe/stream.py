@@ -221,12 +221,15 @@ class _SeriesRoute:
     def _finish_load(self) -> None:
         merged = merge_bars(self.pending)
         anchor = self.forming.time if self.forming is not None else None
+        grew = len(merged) > self.loaded
+        if anchor is None and grew and len(merged) < self.stream._n_bars:
+            # One load is capped per request (protocol.md §5): page back for the rest.
+            self._page_back(len(merged), self.stream._n_bars - len(merged))
+            return
         if anchor is not None and len(merged) and merged.time[0] > anchor:
-            if len(merged) > self.loaded:
+            if grew:
                 # The reload starts after the last bar we saw: page back to close the gap.
-                self.loaded = len(merged)
-                self.stream._send_soon([("request_more_data", [self.session, SERIES_ID,
-                                                               _BACKFILL_BARS])])  # fmt: skip
+                self._page_back(len(merged), _BACKFILL_BARS)
                 return
             logger.warning(
                 "%s %s: the server has no bars between %s and %s; that gap cannot be filled",
@@ -235,6 +238,10 @@ class _SeriesRoute:
         self.loading = False
         self.pending = []
         self._apply(merged)
+
+    def _page_back(self, loaded: int, count: int) -> None:
+        self.loaded = loaded
+        self.stream._send_soon([("request_more_data", [self.session, SERIES_ID, count])])
 
     def _apply(self, bars: Bars) -> None:
         """Deliver a time-sorted, de-duplicated batch: bars before the last are final."""

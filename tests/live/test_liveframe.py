@@ -7,6 +7,7 @@ import inspect
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -262,11 +263,22 @@ def test_a_refused_symbol_is_reported_and_the_others_go_on(
 
 
 def test_a_short_history_warns_and_names_what_came() -> None:
-    with running(bars_per_request=100):
+    with running(max_depth=100):
         with pytest.warns(ShortHistoryWarning, match=f"{BTC} has 100"):
             lf = live([BTC, ETH], "1m", 300, max_bars=400)
         lf.stop()
     assert len(lf) == 200
+
+
+def test_history_beyond_one_server_page_is_paged_in() -> None:
+    with running(bars_per_request=100) as capped, warnings.catch_warnings():
+        warnings.simplefilter("error", ShortHistoryWarning)
+        with live(BTC, "1m", 350) as lf:
+            df = lf.to_pandas()
+        expected = tv.history(BTC, "1m", 350)
+        assert capped.stats.messages["request_more_data"] >= 3
+    assert len(df) == 350
+    pd.testing.assert_frame_equal(df, expected, check_like=True)
 
 
 def test_every_symbol_refused_raises(sim: SimHandle) -> None:
