@@ -55,3 +55,13 @@ def test_scripts_are_never_patched() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "refused"]
+
+
+def test_live_notebook_table_refreshes_itself() -> None:
+    nb = execute("live.ipynb")
+    shown = [out for out in nb.cells[2].outputs if out.get("output_type") == "display_data"]
+    assert len(shown) == 1  # one table, updated in place (update_display_data), not appended
+    html = shown[0]["data"]["text/html"]
+    # The display was refreshed after the five simulated minutes: it shows the last bars.
+    assert "2026-11-02 15:05:00+00:00" in html and "stopped" in html
+    assert texts(nb.cells[5]).strip().isdigit() and int(texts(nb.cells[5])) >= 1
