@@ -29,6 +29,13 @@ _EXPORTS: dict[str, str] = {
     "alive": "tvframe.liveframe",
     "LiveFrame": "tvframe.liveframe",
     "LiveUpdates": "tvframe.liveframe",
+    "indicator": "tvframe.indicators",
+    "IndicatorSpec": "tvframe.indicators",
+    "INDICATORS": "tvframe.indicators",
+    "IndicatorUpdate": "tvframe.events",
+    "StudyValues": "tvframe.studies",
+    "join_indicators": "tvframe.join",
+    "ajoin_indicators": "tvframe.join",
     "search": "tvframe.symbol_search",
     "asearch": "tvframe.symbol_search",
     "quote": "tvframe.quotes",
@@ -106,8 +113,11 @@ __all__ = [
     "FrameShapeError",
     "FramingError",
     "History",
+    "INDICATORS",
     "IndicatorConfig",
     "IndicatorData",
+    "IndicatorSpec",
+    "IndicatorUpdate",
     "Interval",
     "InvalidArgumentError",
     "InvalidIntervalError",
@@ -132,6 +142,7 @@ __all__ = [
     "StreamData",
     "StreamerResponse",
     "StudyError",
+    "StudyValues",
     "Symbol",
     "SymbolFailed",
     "SymbolInfo",
@@ -142,12 +153,15 @@ __all__ = [
     "TvTimeoutError",
     "WebSocketException",
     "ahistory",
+    "ajoin_indicators",
     "alive",
     "allow_asyncio_run",
     "aquote",
     "asearch",
     "frame_meta",
     "history",
+    "indicator",
+    "join_indicators",
     "live",
     "parse_interval",
     "parse_symbol",
@@ -192,10 +206,19 @@ if TYPE_CHECKING:
         TvTimeoutError,
         WebSocketException,
     )
-    from tvframe.events import Bar, BarUpdate, QuoteUpdate, Reconnected, SymbolFailed
+    from tvframe.events import (
+        Bar,
+        BarUpdate,
+        IndicatorUpdate,
+        QuoteUpdate,
+        Reconnected,
+        SymbolFailed,
+    )
     from tvframe.facade import ahistory, history
+    from tvframe.indicators import INDICATORS, IndicatorSpec, indicator
     from tvframe.intervals import Interval, parse_interval
     from tvframe.io import read_csv, read_json, read_parquet
+    from tvframe.join import ajoin_indicators, join_indicators
     from tvframe.liveframe import LiveFrame, LiveUpdates, alive, live
     from tvframe.meta import FrameMeta, frame_meta
     from tvframe.models import (
@@ -212,6 +235,7 @@ if TYPE_CHECKING:
     from tvframe.quotes import QUOTE_COLUMNS, aquote, quote, quotes_frame
     from tvframe.stream import Stream
     from tvframe.streamer import RealtimeStreamer, StreamCall, validate_symbols
+    from tvframe.studies import StudyValues
     from tvframe.symbol_search import asearch, search
     from tvframe.symbols import Symbol, parse_symbol, parse_symbols
 

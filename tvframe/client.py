@@ -67,7 +67,11 @@ from tvframe.symbols import Symbol, parse_symbol
 from tvframe.times import TimeLike, format_epoch, to_epoch
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from tvframe.stream import Stream
+    from tvframe.studies import IndicatorLike, StudyValues
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -126,6 +130,8 @@ class History:
         bars: ascending, one per bar time; the last one may still be forming.
         info: what the server said about the symbol.
         requested: how many bars were asked for.
+        indicators: the values of each study asked for, aligned to ``bars`` (same times,
+            NaN where the server sent no value), in the order asked.
     """
 
     symbol: Symbol
@@ -133,6 +139,12 @@ class History:
     bars: Bars
     info: SymbolInfo
     requested: int
+    indicators: tuple[StudyValues, ...] = ()
+
+    @property
+    def indicator_columns(self) -> dict[str, npt.NDArray[np.float64]]:
+        """Every indicator column by name, each as long as ``bars``."""
+        return {name: col for values in self.indicators for name, col in values.columns.items()}
 
 
 class Route(Protocol):
@@ -651,6 +663,7 @@ class Client(AsyncClosing):
         quotes: bool = False,
         adjustment: str = "splits",
         session: str = "regular",
+        indicators: IndicatorLike | Sequence[IndicatorLike] = (),
     ) -> Stream:
         """A live stream of bars (and quotes) for many symbols over this one socket.
 
@@ -658,12 +671,16 @@ class Client(AsyncClosing):
         ``n_bars`` bars are loaded first (all but the forming one arrive closed); with
         ``quotes=True`` a quote session streams merged quotes for the same symbols.
         ``adjustment`` (``"splits"``/``"dividends"``) and ``session`` (``"regular"``/
-        ``"extended"``) apply to every series, as in :meth:`history`.
+        ``"extended"``) apply to every series, as in :meth:`history`. ``indicators``
+        (:func:`tvframe.indicator` specs) run on every series; their values arrive as
+        :class:`~tvframe.events.IndicatorUpdate` after the bar's update, and a study the
+        server refuses ends the iteration with :class:`~tvframe.errors.StudyError`.
 
         Raises:
             InvalidSymbolError: naming every malformed symbol (before any I/O).
             InvalidIntervalError: bad interval spelling (before any I/O).
-            InvalidArgumentError: bad ``n_bars``, ``adjustment`` or ``session`` (before any I/O).
+            InvalidArgumentError: bad ``n_bars``, ``adjustment``, ``session`` or
+                ``indicators`` (before any I/O).
 
         Example:
             >>> async def main() -> None:
@@ -674,8 +691,8 @@ class Client(AsyncClosing):
         from tvframe.stream import Stream
 
         return Stream(
-            self, symbols, interval,
-            n_bars=n_bars, quotes=quotes, adjustment=adjustment, session=session,
+            self, symbols, interval, n_bars=n_bars, quotes=quotes, adjustment=adjustment,
+            session=session, indicators=indicators,
         )  # fmt: skip
 
     # --- history ---------------------------------------------------------------------
@@ -690,6 +707,7 @@ class Client(AsyncClosing):
         end: TimeLike | None = None,
         adjustment: str = "splits",
         session: str = "regular",
+        indicators: IndicatorLike | Sequence[IndicatorLike] = (),
     ) -> History:
         """Fetch bars, paging with ``request_more_data`` as needed.
 
@@ -697,12 +715,15 @@ class Client(AsyncClosing):
         opens at or after ``start``; ``end=`` (exclusive) moves the window's end back from now.
         When the server has fewer bars (history depth, plan caps), returns what exists and
         warns with :class:`~tvframe.errors.ShortHistoryWarning` naming the shortfall.
+        ``indicators`` (:func:`tvframe.indicator` specs) are computed by the server on the
+        loaded bars, all on this call's one chart session; see :attr:`History.indicators`.
 
         Raises:
             InvalidSymbolError: malformed (before any I/O) or unknown to the server.
             InvalidIntervalError: the interval spelling is not understood (before any I/O).
             InvalidArgumentError: bad ``n_bars``, ``start``/``end``, ``adjustment``, ``session``.
             SeriesError: the server refused the series (e.g. seconds on a free plan).
+            StudyError: the server refused an indicator (naming it, its inputs, the reason).
             TvTimeoutError: the server stopped answering before the first page.
 
         Example:
@@ -716,6 +737,10 @@ class Client(AsyncClosing):
         window = Window.of(iv, n_bars, start, end)
         check_choice("adjustment", adjustment, ADJUSTMENTS)
         check_choice("session", session, SESSIONS)
+        from tvframe import studies
+
+        specs = studies.check_indicators(indicators)
+        specs = await studies.resolve_indicators(specs, self.url, self.timeout)
         cs = new_id("cs_")
         route = _OneShot()
         self.add_route(cs, route)
@@ -732,6 +757,9 @@ class Client(AsyncClosing):
                 )
             )
             info, bars = await self._collect_pages(cs, route.queue, sym, window, what)
+            values = await studies.load_studies(
+                self.send, lambda w: self._next(route.queue, w), cs, specs, what
+            )
         finally:
             self.remove_route(cs)
             if self.is_open and self._up.is_set():
@@ -740,7 +768,8 @@ class Client(AsyncClosing):
         bars = window.cut(bars)
         if shortfall:
             warnings.warn(ShortHistoryWarning(f"{sym} {iv}: {shortfall}"), stacklevel=2)
-        return History(sym, iv, bars, info, window.n_bars or len(bars))
+        aligned = tuple(studies.align(v, bars.time) for v in values)
+        return History(sym, iv, bars, info, window.n_bars or len(bars), aligned)
 
     async def _collect_pages(
         self,

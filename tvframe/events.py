@@ -1,4 +1,4 @@
-"""What a live stream yields: bar updates, quote updates, per-symbol failures, reconnects.
+"""What a live stream yields: bar and indicator updates, quote updates, failures, reconnects.
 
 Frozen, slotted dataclasses; one object per update, never per stored bar.
 """
@@ -11,8 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tvframe.errors import TvFrameError
+from tvframe.indicators import IndicatorSpec
 
-__all__ = ["Bar", "BarUpdate", "QuoteUpdate", "Reconnected", "StreamEvent", "SymbolFailed"]
+__all__ = [
+    "Bar",
+    "BarUpdate",
+    "IndicatorUpdate",
+    "QuoteUpdate",
+    "Reconnected",
+    "StreamEvent",
+    "SymbolFailed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +58,30 @@ class BarUpdate:
 
 
 @dataclass(frozen=True, slots=True)
+class IndicatorUpdate:
+    """The values of one indicator on one bar of ``symbol`` at ``interval``.
+
+    Follows the bar's :class:`BarUpdate` with the same ``time``. ``closed=False``: the forming
+    bar's values, updated in place as it trades. ``closed=True``: the bar is final and so are
+    its values; delivered once per bar, in time order, across reconnects. ``values`` maps the
+    spec's column names (``"rsi_14"``) to floats, NaN where the study has no value yet.
+
+    Example:
+        >>> from tvframe.indicators import indicator
+        >>> update = IndicatorUpdate("X:Y", "1m", indicator("RSI"), 60.0, {"rsi_14": 55.0}, True)
+        >>> update.values["rsi_14"]
+        55.0
+    """
+
+    symbol: str
+    interval: str
+    spec: IndicatorSpec
+    time: float
+    values: Mapping[str, float]
+    closed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class QuoteUpdate:
     """The merged quote of ``symbol`` after a server diff; ``changed`` names the fields that moved.
 
@@ -78,4 +111,4 @@ class Reconnected:
     reason: str
 
 
-StreamEvent = BarUpdate | QuoteUpdate | SymbolFailed | Reconnected
+StreamEvent = BarUpdate | IndicatorUpdate | QuoteUpdate | SymbolFailed | Reconnected

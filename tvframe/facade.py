@@ -18,11 +18,13 @@ from tvframe.client import ADJUSTMENTS, SESSIONS, Client, History, Window, check
 from tvframe.errors import TvFrameError
 from tvframe.failures import check_errors, is_symbol_failure, report_failures
 from tvframe.frames import bars_frame, check_backend, check_tz, resolve_tz
+from tvframe.indicators import IndicatorSpec
 from tvframe.intervals import Interval, parse_interval
 from tvframe.loop import shared_loop
 from tvframe.meta import FrameMeta
 from tvframe.pool import on_shared_loop, with_client
 from tvframe.progress import progress_bar
+from tvframe.studies import IndicatorLike, check_indicators
 from tvframe.symbols import Symbol, parse_symbols
 from tvframe.times import TimeLike
 
@@ -45,6 +47,7 @@ async def _fetch_all(
     end: TimeLike | None,
     adjustment: str,
     session: str,
+    indicators: tuple[IndicatorSpec, ...],
     progress: bool | None,
 ) -> tuple[list[History], dict[str, TvFrameError]]:
     """Every symbol's history over one socket, at most :data:`MAX_CONCURRENT_SERIES` at a time."""
@@ -63,6 +66,7 @@ async def _fetch_all(
                     end=end,
                     adjustment=adjustment,
                     session=session,
+                    indicators=indicators,
                 )
             except TvFrameError as exc:
                 if not is_symbol_failure(exc):
@@ -90,6 +94,7 @@ async def _history(
     tz: str,
     adjustment: str,
     session: str,
+    indicators: IndicatorLike | Sequence[IndicatorLike],
     errors: str,
     progress: bool | None,
     url: str | None,
@@ -106,18 +111,22 @@ async def _history(
     check_choice("adjustment", adjustment, ADJUSTMENTS)
     check_choice("session", session, SESSIONS)
     check_errors(errors)
+    specs = check_indicators(indicators)
     histories, failures = await with_client(
         url,
         token,
         timeout,
-        lambda c: _fetch_all(c, parsed, iv, n_bars, start, end, adjustment, session, progress),
+        lambda c: _fetch_all(
+            c, parsed, iv, n_bars, start, end, adjustment, session, specs, progress
+        ),
     )
     failed = report_failures(failures, errors, len(parsed))
     infos = {h.symbol.full_name: h.info for h in histories}
     zone = resolve_tz(tz, infos)
     meta = FrameMeta(iv.text, zone, infos, failed)
     parts = [(h.symbol.full_name, h.bars) for h in histories]
-    return bars_frame(parts, chosen, meta=meta, multi=many, tz=zone)
+    extra = [h.indicator_columns for h in histories] if specs else ()
+    return bars_frame(parts, chosen, meta=meta, multi=many, tz=zone, extra=extra)
 
 
 async def ahistory(
@@ -131,6 +140,7 @@ async def ahistory(
     tz: str = "UTC",
     adjustment: str = "splits",
     session: str = "regular",
+    indicators: IndicatorLike | Sequence[IndicatorLike] = (),
     errors: str = "raise",
     progress: bool | None = None,
     url: str | None = None,
@@ -154,6 +164,7 @@ async def ahistory(
             tz,
             adjustment,
             session,
+            indicators,
             errors,
             progress,
             url,
@@ -174,6 +185,7 @@ def history(
     tz: str = "UTC",
     adjustment: str = "splits",
     session: str = "regular",
+    indicators: IndicatorLike | Sequence[IndicatorLike] = (),
     errors: str = "raise",
     progress: bool | None = None,
     url: str | None = None,
@@ -200,6 +212,11 @@ def history(
         tz: zone of the time column: ``"UTC"``, ``"exchange"`` (the symbols' own) or an IANA name.
         adjustment: ``"splits"`` or ``"dividends"``.
         session: ``"regular"`` or ``"extended"`` (pre/post-market where the exchange has one).
+        indicators: TradingView studies computed by the server over the same bars, joined as
+            columns after ``volume``: names at their defaults (``"RSI"``) or
+            :func:`tvframe.indicator` specs (``tv.indicator("MACD", fast=8)``); columns are
+            named like ``rsi_14``, ``macd``/``macd_signal``/``macd_hist``. NaN where the server
+            has no value (warm-up on the oldest bars of a symbol).
         errors: a symbol the server refuses: ``"raise"`` (after all are fetched), ``"warn"``
             (:class:`~tvframe.errors.SymbolsFailedWarning`; the frame holds the rest and the
             metadata lists the failures) or ``"ignore"`` (listed in the metadata only).
@@ -238,6 +255,7 @@ def history(
             tz,
             adjustment,
             session,
+            indicators,
             errors,
             progress,
             url,

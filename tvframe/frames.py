@@ -122,6 +122,7 @@ def bars_frame(
     meta: FrameMeta | None = ...,
     multi: bool = ...,
     tz: str = ...,
+    extra: Sequence[Mapping[str, np.ndarray]] = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -133,6 +134,7 @@ def bars_frame(
     meta: FrameMeta | None = ...,
     multi: bool = ...,
     tz: str = ...,
+    extra: Sequence[Mapping[str, np.ndarray]] = ...,
 ) -> pl.DataFrame: ...
 
 
@@ -144,6 +146,7 @@ def bars_frame(
     meta: FrameMeta | None = ...,
     multi: bool = ...,
     tz: str = ...,
+    extra: Sequence[Mapping[str, np.ndarray]] = ...,
 ) -> pd.DataFrame | pl.DataFrame: ...
 
 
@@ -154,6 +157,7 @@ def bars_frame(
     meta: FrameMeta | None = None,
     multi: bool = False,
     tz: str = "UTC",
+    extra: Sequence[Mapping[str, np.ndarray]] = (),
 ) -> pd.DataFrame | pl.DataFrame:
     """One frame from the bars of one or several symbols.
 
@@ -163,6 +167,8 @@ def bars_frame(
         meta: attached to the frame (:mod:`tvframe.meta`).
         multi: pandas only: index by ``(symbol, time)`` (forced when there are several parts).
         tz: an IANA zone for the time column (already resolved, not ``"exchange"``).
+        extra: float64 columns after ``volume`` (indicator values), one mapping per part, each
+            array as long as that part's bars; a column a part lacks is NaN there.
 
     Example:
         >>> bars_frame([("A:X", Bars.empty()), ("B:Y", Bars.empty())]).index.names
@@ -174,6 +180,7 @@ def bars_frame(
         name: np.concatenate([getattr(b, name) for _, b in parts]) if parts else np.empty(0)
         for name in PRICE_COLUMNS
     }
+    columns.update(_extra_columns(parts, extra))
     if backend == "polars":
         frame: pd.DataFrame | pl.DataFrame = _polars(times, symbols, columns, tz)
     else:
@@ -181,6 +188,23 @@ def bars_frame(
     if meta is not None:
         attach_meta(frame, meta)
     return frame
+
+
+def _extra_columns(
+    parts: Sequence[tuple[str, Bars]], extra: Sequence[Mapping[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    if not extra:
+        return {}
+    names = list(dict.fromkeys(name for columns in extra for name in columns))
+    return {
+        name: np.concatenate(
+            [
+                np.asarray(columns.get(name, np.full(len(bars), np.nan)), dtype=np.float64)
+                for (_, bars), columns in zip(parts, extra, strict=True)
+            ]
+        )
+        for name in names
+    }
 
 
 def _pandas(

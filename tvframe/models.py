@@ -287,6 +287,10 @@ class OHLCData(_SeedModel):
 class IndicatorData(_SeedModel):
     """One indicator point, as the seed defines it.
 
+    ``smoothing`` is the study's first plot on that candle (the RSI value for
+    ``RSI@tv-basicstudies``; NaN while the study warms up); ``close`` is the candle's close;
+    ``index`` and ``timestamp`` are the candle's.
+
     Example:
         >>> IndicatorData(index=0, timestamp=1640995200.0, smoothing=65.5, close=47180.0).smoothing
         65.5
@@ -314,11 +318,14 @@ class StreamerResponse(_SeedModel):
     """One item of ``async for response in streamer.stream()``.
 
     Attributes:
-        data_type: ``"ohlcv"`` for a candle, ``"error"`` when ``symbol`` stopped streaming.
+        data_type: ``"ohlcv"`` for a candle, ``"indicator"`` for the indicator's value on a
+            candle (with an ``IndicatorConfig``), ``"error"`` when ``symbol`` stopped streaming.
         symbol: ``EXCHANGE:SYMBOL``.
         timeframe: the stream's timeframe.
-        ohlcv_data: the candle that changed (one item; empty for errors).
-        closed: the candle is final; otherwise it is the forming candle's latest state.
+        ohlcv_data: the candle that changed (one item; empty otherwise).
+        indicator_data: the indicator point that changed (one item; empty otherwise).
+        closed: the candle (and its indicator value) is final; otherwise it is the forming
+            candle's latest state.
         error: why ``symbol`` stopped, for ``"error"`` responses.
 
     Example:
@@ -328,9 +335,10 @@ class StreamerResponse(_SeedModel):
         1.5
     """
 
-    data_type: Literal["ohlcv", "error"]
+    data_type: Literal["ohlcv", "indicator", "error"]
     symbol: str
     timeframe: str
     ohlcv_data: list[OHLCData] = Field(default_factory=list)
+    indicator_data: list[IndicatorData] = Field(default_factory=list)
     closed: bool = False
     error: str | None = None

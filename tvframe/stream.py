@@ -32,11 +32,20 @@ from tvframe.client import (
 )
 from tvframe.errors import (
     CriticalError,
+    InvalidArgumentError,
     InvalidSymbolError,
     SeriesError,
     TvFrameError,
 )
-from tvframe.events import Bar, BarUpdate, QuoteUpdate, Reconnected, StreamEvent, SymbolFailed
+from tvframe.events import (
+    Bar,
+    BarUpdate,
+    IndicatorUpdate,
+    QuoteUpdate,
+    Reconnected,
+    StreamEvent,
+    SymbolFailed,
+)
 from tvframe.intervals import Interval, parse_interval
 from tvframe.lifecycle import AsyncClosing
 from tvframe.models import SymbolInfo
@@ -45,14 +54,17 @@ from tvframe.protocol import (
     CriticalErrorEvent,
     DataUpdate,
     Event,
+    QuoteCompleted,
     QuoteData,
     SeriesCompleted,
     SeriesErrorEvent,
     SymbolErrorEvent,
     SymbolResolved,
     TimescaleUpdate,
+    symbol_descriptor,
 )
 from tvframe.quotes import QUOTE_FIELDS, quote_session_calls
+from tvframe.studies import IndicatorLike, StreamStudies, check_indicators, resolve_indicators
 from tvframe.symbols import Symbol, parse_symbols
 
 __all__ = ["QUOTE_FIELDS", "Stream"]
@@ -155,13 +167,17 @@ class _SeriesRoute:
         self.index = -1
         self.dead = False
         self.info: SymbolInfo | None = None
+        self.studies = StreamStudies(
+            session, symbol.full_name, interval.text,
+            stream._indicators, stream._emit_bars, stream._fail,
+        )  # fmt: skip
 
     def create_calls(self, count: int) -> list[tuple[str, list[Any]]]:
         stream = self.stream
         return open_series_calls(
             self.session, self.symbol, self.interval.resolution, count,
             adjustment=stream.adjustment, symbol_session=stream.symbol_session,
-        )  # fmt: skip
+        ) + self.studies.create_calls()  # fmt: skip
 
     # Route protocol
 
@@ -194,6 +210,8 @@ class _SeriesRoute:
             self._die(
                 CriticalError(f"{self.symbol} {self.interval}: {event.reason} ({event.info})")
             )
+        if not self.dead:
+            self.studies.on_event(event, self.loading)
 
     def on_lost(self, error: TvFrameError, reconnecting: bool) -> bool:
         if not reconnecting:
@@ -204,6 +222,7 @@ class _SeriesRoute:
         self.loading = True
         self.pending = []
         self.loaded = 0
+        self.studies.reset()
         return True
 
     def resubscribe(self) -> list[tuple[str, list[Any]]]:
@@ -238,6 +257,7 @@ class _SeriesRoute:
         self.loading = False
         self.pending = []
         self._apply(merged)
+        self.studies.settled()
 
     def _page_back(self, loaded: int, count: int) -> None:
         self.loaded = loaded
@@ -266,35 +286,70 @@ class _SeriesRoute:
 
 
 class _QuoteRoute:
-    """The stream's quote session: merges ``qsd`` diffs into one quote per symbol."""
+    """The stream's quote session: merges ``qsd`` diffs into one quote per symbol.
 
-    def __init__(self, stream: Stream, session: str) -> None:
+    Quote keys are §4 descriptors carrying the stream's session, as :func:`tvframe.quote`
+    sends them. A symbol's first update waits for its ``quote_completed``: the server may
+    split the first quote over several ``qsd`` (§9; HAR-tv shows four), and the first update
+    holds all of them.
+    """
+
+    def __init__(self, stream: Stream, session: str, fields: Sequence[str]) -> None:
         self.stream = stream
         self.session = session
-        self.symbols: dict[str, None] = {}
+        self.fields = fields
+        self.keys: dict[str, str] = {}  # quote key -> symbol name
         self.quotes: dict[str, dict[str, Any]] = {}
+        self.completed: set[str] = set()
+
+    def key(self, name: str) -> str:
+        """The quote key of symbol ``name``."""
+        return symbol_descriptor(name, session=self.stream.symbol_session)
+
+    def add(self, names: Iterable[str]) -> list[str]:
+        """Track ``names``; returns the keys of those that are new."""
+        added: list[str] = []
+        for name in names:
+            key = self.key(name)
+            if key not in self.keys:
+                self.keys[key] = name
+                added.append(key)
+        return added
+
+    def remove(self, name: str) -> str | None:
+        """Stop tracking ``name``; returns its key, if it was tracked."""
+        key = self.key(name)
+        if self.keys.pop(key, None) is None:
+            return None
+        self.quotes.pop(key, None)
+        self.completed.discard(key)
+        return key
 
     def create_calls(self) -> list[tuple[str, list[Any]]]:
-        return quote_session_calls(self.session, self.symbols)
+        return quote_session_calls(self.session, self.keys, self.fields)
 
     def on_event(self, event: Event) -> None:
-        if not isinstance(event, QuoteData) or event.key not in self.symbols:
+        if not isinstance(event, (QuoteData, QuoteCompleted)) or event.key not in self.keys:
             return
-        if event.status != "ok":
-            self.symbols.pop(event.key, None)
+        key = event.key
+        if isinstance(event, QuoteCompleted):
+            if key not in self.completed:
+                self.completed.add(key)
+                self._emit(key, frozenset(self.quotes.get(key, {})))
+        elif event.status != "ok":
+            name = self.keys.pop(key)
             reason = event.errmsg or event.status
-            self.stream._buffer.put(
-                SymbolFailed(
-                    event.key,
-                    None,
-                    InvalidSymbolError(f"no quotes for {event.key!r}: {reason}", [event.key]),
-                )
-            )
-            return
-        quote = self.quotes.setdefault(event.key, {})
-        quote.update(event.values)
-        update = QuoteUpdate(event.key, MappingProxyType(dict(quote)), frozenset(event.values))
-        self.stream._buffer.put(update, coalesce=("quote", event.key))
+            error = InvalidSymbolError(f"no quotes for {name!r}: {reason}", [name])
+            self.stream._buffer.put(SymbolFailed(name, None, error))
+        else:
+            self.quotes.setdefault(key, {}).update(event.values)
+            if key in self.completed:
+                self._emit(key, frozenset(event.values))
+
+    def _emit(self, key: str, changed: frozenset[str]) -> None:
+        name = self.keys[key]
+        quote = MappingProxyType(dict(self.quotes.get(key, {})))
+        self.stream._buffer.put(QuoteUpdate(name, quote, changed), coalesce=("quote", name))
 
     def on_lost(self, error: TvFrameError, reconnecting: bool) -> bool:
         if not reconnecting:
@@ -313,9 +368,13 @@ class Stream(AsyncClosing):
 
     Create it with :meth:`tvframe.Client.stream`. Bars arrive as
     :class:`~tvframe.events.BarUpdate` (the first ``n_bars - 1`` loaded bars closed, then the
-    forming bar, then live changes), quotes as :class:`~tvframe.events.QuoteUpdate`, a symbol
-    the server refuses as :class:`~tvframe.events.SymbolFailed` (the others go on), and a
-    re-established socket as :class:`~tvframe.events.Reconnected`.
+    forming bar, then live changes), each indicator's values on a bar as
+    :class:`~tvframe.events.IndicatorUpdate` (after the bar's), quotes as
+    :class:`~tvframe.events.QuoteUpdate` (a symbol's first one holds its whole first quote),
+    a symbol the server refuses as :class:`~tvframe.events.SymbolFailed` (the others go
+    on), and a re-established socket as
+    :class:`~tvframe.events.Reconnected`. With ``interval=None`` and ``quotes=True`` the stream
+    has quotes only (``quote_fields`` of them), and no chart session.
 
     Example:
         >>> async def main(client: "Client") -> None:
@@ -328,16 +387,25 @@ class Stream(AsyncClosing):
         self,
         client: Client,
         symbols: str | Symbol | Iterable[str | Symbol],
-        interval: str | Interval,
+        interval: str | Interval | None,
         *,
         n_bars: int = 1,
         quotes: bool = False,
+        quote_fields: Sequence[str] = QUOTE_FIELDS,
         adjustment: str = "splits",
         session: str = "regular",
+        indicators: IndicatorLike | Sequence[IndicatorLike] = (),
     ) -> None:
         self._client = client
         self._symbols = parse_symbols(symbols)
-        self._interval = parse_interval(interval)
+        if interval is None and not quotes:
+            raise InvalidArgumentError(
+                "interval=None streams no bars: give an interval, or quotes=True for quotes only"
+            )
+        self._interval = None if interval is None else parse_interval(interval)
+        self._indicators = check_indicators(indicators)
+        if self._indicators and self._interval is None:
+            raise InvalidArgumentError("indicators need bars: give an interval")
         self._n_bars = check_n_bars(n_bars)
         #: Price adjustment of every series: ``"splits"`` or ``"dividends"``.
         self.adjustment = check_choice("adjustment", adjustment, ADJUSTMENTS)
@@ -345,7 +413,7 @@ class Stream(AsyncClosing):
         self.symbol_session = check_choice("session", session, SESSIONS)
         self._buffer = _Buffer()
         self._series: dict[tuple[str, str], _SeriesRoute] = {}
-        self._quotes = _QuoteRoute(self, new_id("qs_")) if quotes else None
+        self._quotes = _QuoteRoute(self, new_id("qs_"), quote_fields) if quotes else None
         self._started = False
         self._reconnects_seen = client.reconnects
         self._tasks: set[asyncio.Task[None]] = set()
@@ -386,16 +454,20 @@ class Stream(AsyncClosing):
         self._started = True
         calls: list[tuple[str, list[Any]]] = []
         if self._quotes is not None:
-            self._quotes.symbols = {s.full_name: None for s in self._symbols}
+            self._quotes.add(s.full_name for s in self._symbols)
             self._client.add_route(self._quotes.session, self._quotes)
             calls += self._quotes.create_calls()
+        client = self._client
+        self._indicators = await resolve_indicators(self._indicators, client.url, client.timeout)
         calls += self._add_series(self._symbols, self._interval)
         await self._client.send(calls)
 
     def _add_series(
-        self, symbols: Sequence[Symbol], interval: Interval
+        self, symbols: Sequence[Symbol], interval: Interval | None
     ) -> list[tuple[str, list[Any]]]:
         calls: list[tuple[str, list[Any]]] = []
+        if interval is None:  # a quotes-only stream
+            return calls
         for symbol in symbols:
             key = (symbol.full_name, interval.text)
             if key in self._series and not self._series[key].dead:
@@ -414,8 +486,7 @@ class Stream(AsyncClosing):
         iv = self._interval if interval is None else parse_interval(interval)
         calls = self._add_series(parsed, iv)
         if self._quotes is not None:
-            new = [s.full_name for s in parsed if s.full_name not in self._quotes.symbols]
-            self._quotes.symbols.update(dict.fromkeys(new))
+            new = self._quotes.add(s.full_name for s in parsed)
             if new:
                 calls.append(("quote_add_symbols", [self._quotes.session, *new]))
         if calls:
@@ -429,14 +500,15 @@ class Stream(AsyncClosing):
         iv = self._interval if interval is None else parse_interval(interval)
         calls: list[tuple[str, list[Any]]] = []
         for symbol in parsed:
-            route = self._series.pop((symbol.full_name, iv.text), None)
+            route = None if iv is None else self._series.pop((symbol.full_name, iv.text), None)
             if route is not None:
                 route.dead = True
                 self._client.remove_route(route.session)
                 calls.append(("chart_delete_session", [route.session]))
-            if self._quotes is not None and symbol.full_name in self._quotes.symbols:
-                del self._quotes.symbols[symbol.full_name]
-                calls.append(("quote_remove_symbols", [self._quotes.session, symbol.full_name]))
+            if self._quotes is not None:
+                key = self._quotes.remove(symbol.full_name)
+                if key is not None:
+                    calls.append(("quote_remove_symbols", [self._quotes.session, key]))
         if calls and self._client.is_open:
             await self._client.send(calls)
 
@@ -464,7 +536,12 @@ class Stream(AsyncClosing):
 
     # called by routes
 
-    def _emit_bars(self, key: tuple[str, ...], closed: list[BarUpdate], forming: BarUpdate) -> None:
+    def _emit_bars(
+        self,
+        key: tuple[str, ...],
+        closed: Sequence[BarUpdate | IndicatorUpdate],
+        forming: BarUpdate | IndicatorUpdate,
+    ) -> None:
         if closed:
             # An undelivered forming update stays ahead of the bars that close after it.
             self._buffer.seal(key)

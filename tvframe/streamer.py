@@ -5,14 +5,16 @@ Rules of this module:
 - one socket per ``async with RealtimeStreamer(...)``; a stream used outside of it opens its own;
 - transport failures surface as the seed names them (``WebSocketException``,
   ``ConnectionClosed``); nothing is retried here except symbol validation;
-- indicator values are not produced yet (a later release streams studies): an
-  ``IndicatorConfig`` is accepted and ``StreamData.indicator`` stays empty, never filled in.
+- an ``IndicatorConfig`` streams that study beside the candles: ``"indicator"`` responses,
+  ``StreamData.indicator`` and the ``indicator_...`` export file; its values come from the
+  server, never made up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import warnings
@@ -30,12 +32,14 @@ from tvframe.errors import (
     TvTimeoutError,
     WebSocketException,
 )
-from tvframe.events import BarUpdate, SymbolFailed
+from tvframe.events import BarUpdate, IndicatorUpdate, SymbolFailed
 from tvframe.export import export_data
+from tvframe.indicators import IndicatorSpec, by_study_type, indicator
 from tvframe.lifecycle import AsyncClosing
 from tvframe.models import (
     ExportConfig,
     IndicatorConfig,
+    IndicatorData,
     OHLCData,
     StreamConfig,
     StreamData,
@@ -237,14 +241,17 @@ class RealtimeStreamer(AsyncClosing):
     With ``ExportConfig(export_result=True)``, ``await streamer.stream(...)`` collects the
     latest ``numb_price_candles`` closed candles of one symbol, writes
     ``{directory}/ohlc_{symbol}_{timeframe}_{YYYYmmdd-HHMMSS}.{ext}`` (UTC time stamp, never
-    overwriting) and returns :class:`~tvframe.models.StreamData`. Its ``indicator`` list stays
-    empty: indicators are not streamed yet, and no value is ever made up.
+    overwriting) and returns :class:`~tvframe.models.StreamData`. With an ``IndicatorConfig``
+    (``IndicatorConfig("RSI@tv-basicstudies", "1")``, or a Pine id such as ``"STD;RSI"``), each
+    candle is followed by an ``"indicator"`` response with the study's value on it, and the
+    export also collects those points into ``StreamData.indicator`` and writes
+    ``{directory}/indicator_{symbol}_{timeframe}_{YYYYmmdd-HHMMSS}.{ext}``.
 
     Args:
         config: the stream configuration (style 1); same as ``stream_config``.
         export_config: whether and how ``await stream(...)`` exports.
         stream_config: the stream configuration (style 2).
-        indicator_config: accepted for the seed's API; no indicator data yet (see above).
+        indicator_config: the study to stream beside the candles (see above).
         url: WebSocket endpoint; default ``TVFRAME_URL`` or TradingView.
 
     Raises:
@@ -281,6 +288,7 @@ class RealtimeStreamer(AsyncClosing):
         self.indicator_config: IndicatorConfig | None = _checked(
             indicator_config, IndicatorConfig, "indicator_config"
         )
+        self._indicators = _seed_indicators(self.indicator_config)
         self.url = None if url is None else resolve_url(url)
         self._client: Client | None = None
         self._generators: weakref.WeakSet[Responses] = weakref.WeakSet()
@@ -384,17 +392,32 @@ class RealtimeStreamer(AsyncClosing):
     async def _generate(self, symbols: list[Symbol], n_bars: int) -> Responses:
         timeframe = self.stream_config.timeframe
         failures: dict[str, TvFrameError] = {}
+        candles: dict[tuple[str, float], OHLCData] = {}  # the latest state of each candle
         async with (
             self._client_for_stream() as client,
-            client.stream(symbols, timeframe, n_bars=n_bars) as stream,
+            client.stream(symbols, timeframe, n_bars=n_bars, indicators=self._indicators) as stream,
         ):
             async for event in stream:
                 if isinstance(event, BarUpdate):
+                    candle = _candle(event)
+                    candles[event.symbol, candle.timestamp] = candle
                     yield StreamerResponse(
                         data_type="ohlcv",
                         symbol=event.symbol,
                         timeframe=timeframe,
-                        ohlcv_data=[_candle(event)],
+                        ohlcv_data=[candle],
+                        closed=event.closed,
+                    )
+                elif isinstance(event, IndicatorUpdate):
+                    key = (event.symbol, event.time)
+                    point = _indicator_point(event, candles[key])
+                    if event.closed:
+                        del candles[key]  # final: the candle will not change again
+                    yield StreamerResponse(
+                        data_type="indicator",
+                        symbol=event.symbol,
+                        timeframe=timeframe,
+                        indicator_data=[point],
                         closed=event.closed,
                     )
                 elif isinstance(event, SymbolFailed) and event.interval is not None:
@@ -416,38 +439,46 @@ class RealtimeStreamer(AsyncClosing):
                 f"export_result=True collects one symbol, got {len(symbols)}: "
                 "call stream(exchange=..., symbol=...) once per symbol"
             )
-        if self.indicator_config is not None:
-            logger.warning(
-                "indicator %s is not streamed yet: StreamData.indicator stays empty",
-                self.indicator_config.indicator_id,
-            )
-        data = StreamData(ohlc=await self._collect(symbols[0]))
-        config = self.stream_config
-        path = await asyncio.to_thread(
-            export_data,
-            data.ohlc,
-            symbol=symbols[0].ticker,
-            timeframe=config.timeframe,
-            export_type=self.export_config.export_type,
-            data_category="ohlc",
-            directory=self.export_config.directory,
-        )
-        logger.info("exported %d candles of %s to %s", len(data.ohlc), symbols[0], path)
+        data = await self._collect(symbols[0])
+        await self._export(symbols[0], data.ohlc, "ohlc")
+        if self._indicators:
+            await self._export(symbols[0], data.indicator, "indicator")
         return data
 
-    async def _collect(self, symbol: Symbol) -> list[OHLCData]:
-        """The latest ``numb_price_candles`` closed candles of ``symbol``."""
+    async def _export(
+        self, symbol: Symbol, rows: list[OHLCData] | list[IndicatorData], category: str
+    ) -> None:
+        path = await asyncio.to_thread(
+            export_data,
+            rows,
+            symbol=symbol.ticker,
+            timeframe=self.stream_config.timeframe,
+            export_type=self.export_config.export_type,
+            data_category=category,
+            directory=self.export_config.directory,
+        )
+        logger.info("exported %d %s rows of %s to %s", len(rows), category, symbol, path)
+
+    async def _collect(self, symbol: Symbol) -> StreamData:
+        """The latest ``numb_price_candles`` closed candles of ``symbol`` (and indicator points)."""
         wanted = self.stream_config.numb_price_candles
         candles: list[OHLCData] = []
+        points: list[IndicatorData] = []
         # One more bar than wanted: the last one loaded is the forming candle, not closed.
         responses = self._responses([symbol], wanted + 1)
+        loaded = indicated = False
         try:
             async for response in responses:
-                if not response.closed:
-                    break  # the load is over: the server has no older candles
-                candles += response.ohlcv_data
-                if len(candles) == wanted:
-                    break
+                if response.data_type == "ohlcv":
+                    if response.closed and len(candles) < wanted:
+                        candles += response.ohlcv_data
+                    loaded = loaded or not response.closed or len(candles) == wanted
+                elif response.data_type == "indicator":
+                    if response.closed and len(points) < wanted:
+                        points += response.indicator_data
+                    indicated = indicated or not response.closed or len(points) == wanted
+                if loaded and (indicated or not self._indicators):
+                    break  # the load is over (the server may have fewer candles than asked)
         finally:
             await responses.aclose()
         if not candles:
@@ -460,6 +491,28 @@ class RealtimeStreamer(AsyncClosing):
                     f"{symbol} {self.stream_config.timeframe}: asked for {wanted} closed "
                     f"candles, the server has {len(candles)}; returning what exists"
                 ),
-                stacklevel=4,
+                stacklevel=5,
             )
-        return candles
+        return StreamData(ohlc=candles, indicator=points)
+
+
+def _seed_indicators(config: IndicatorConfig | None) -> tuple[IndicatorSpec, ...]:
+    """The study an ``IndicatorConfig`` names (validated before any I/O), or none."""
+    if config is None or config.indicator_id is None:
+        return ()
+    name = config.indicator_id.strip()
+    if "@" in name:
+        if config.indicator_version is not None:
+            name = f"{name}-{config.indicator_version.strip()}"
+        return (by_study_type(name),)
+    spec = indicator(name)
+    if config.indicator_version is not None and spec.kind == "pine":
+        spec = dataclasses.replace(spec, pine_version=config.indicator_version.strip())
+    return (spec,)
+
+
+def _indicator_point(event: IndicatorUpdate, candle: OHLCData) -> IndicatorData:
+    first = next(iter(event.values.values()), math.nan)  # the study's first plot
+    return IndicatorData(
+        index=candle.index, timestamp=event.time, smoothing=first, close=candle.close
+    )

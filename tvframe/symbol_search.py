@@ -1,37 +1,26 @@
 """Symbol search: TradingView's HTTP symbol search (``protocol.md`` §1.4) into a DataFrame.
 
-Standard library HTTP only (``urllib`` in a worker thread). The answer is untrusted: the body
-is capped, its shape checked, malformed entries skipped (and counted in the log). The search
-URL follows the WebSocket endpoint, so a proxy or the simulator answers searches too.
+HTTP goes through :mod:`tvframe.http`. The answer is untrusted: the body is capped, its shape
+checked, malformed entries skipped (and counted in the log). The search URL follows the
+WebSocket endpoint, so a proxy or the simulator answers searches too.
 """
 
 from __future__ import annotations
 
-import asyncio
-import http.client
 import logging
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 
 from tvframe.client import resolve_url
-from tvframe.errors import (
-    InvalidArgumentError,
-    MessageError,
-    RateLimitError,
-    ServerError,
-    TvFrameError,
-    TvTimeoutError,
-    WebSocketException,
-)
+from tvframe.errors import InvalidArgumentError, MessageError, TvTimeoutError
 from tvframe.frames import Backend, check_backend
+from tvframe.http import get, service_url
 from tvframe.loop import shared_loop
 
 if TYPE_CHECKING:
@@ -54,9 +43,9 @@ SEARCH_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 _ENV_URL = "TVFRAME_SEARCH_URL"
+_HOST = "symbol-search.tradingview.com"
 _PATH = "/symbol_search/v3/"
-_ORIGIN = "https://www.tradingview.com"
-_MAX_BODY = 4 * 1024 * 1024
+_SERVICE = "the symbol search"
 _MAX_PAGES = 100
 _MAX_TEXT = 200
 _TAGS = re.compile(r"</?em>", re.IGNORECASE)
@@ -78,12 +67,7 @@ def search_url(url: str | None = None) -> str:
     """
     chosen = url or os.environ.get(_ENV_URL)
     if chosen is None:
-        parts = urlsplit(resolve_url())
-        host = parts.hostname or ""
-        if host == "tradingview.com" or host.endswith(".tradingview.com"):
-            return TRADINGVIEW_SEARCH_URL
-        scheme = "https" if parts.scheme == "wss" else "http"
-        return urlunsplit((scheme, parts.netloc, _PATH, "", ""))
+        return service_url(resolve_url(), _HOST, _PATH)
     parts = urlsplit(chosen)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidArgumentError(
@@ -109,56 +93,6 @@ def _check(text: str, exchange: str | None, type: str | None, limit: int) -> tup
         prefix, _, words = words.partition(":")
         return words.strip(), prefix.strip()
     return words, (exchange or "").strip()
-
-
-def _fetch(url: str, timeout: float) -> bytes:
-    """One GET, blocking; transport and HTTP failures mapped to tvframe's errors."""
-    host = urlsplit(url).netloc
-    request = urllib.request.Request(
-        url,
-        headers={"Origin": _ORIGIN, "Accept": "application/json", "User-Agent": "tvframe/0.1"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body: bytes = response.read(_MAX_BODY + 1)
-    except urllib.error.HTTPError as exc:
-        raise _status_error(exc, host) from exc
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        if isinstance(reason, TimeoutError):
-            raise TvTimeoutError(
-                f"no answer from the symbol search at {host} within {timeout:.1f}s"
-            ) from exc
-        raise WebSocketException(f"could not reach the symbol search at {host}: {reason}") from exc
-    if len(body) > _MAX_BODY:
-        raise MessageError(f"the symbol search at {host} sent more than {_MAX_BODY} bytes")
-    return body
-
-
-async def _fetch_within(url: str, timeout: float) -> bytes:
-    """:func:`_fetch` in a worker thread; the caller is released at the deadline even when a
-    server trickles bytes slowly enough to keep each socket read within its own timeout."""
-    fetch = asyncio.ensure_future(asyncio.to_thread(_fetch, url, timeout))
-    try:
-        done, _ = await asyncio.wait({fetch}, timeout=timeout)
-    finally:
-        fetch.cancel()  # the thread ends by its own socket timeout; nobody waits for it
-    if not done:
-        raise TvTimeoutError(
-            f"no complete answer from the symbol search at {urlsplit(url).netloc} within "
-            f"{timeout:.1f}s"
-        )
-    return fetch.result()
-
-
-def _status_error(exc: urllib.error.HTTPError, host: str) -> TvFrameError:
-    with exc:
-        snippet = exc.read(200).decode("utf-8", "replace")
-    if exc.code == 429:
-        return RateLimitError(
-            f"{host} refused the search with HTTP 429 (too many requests); back off before retrying"
-        )
-    return ServerError(f"symbol search at {host} failed: HTTP {exc.code} {snippet!r}")
 
 
 def _page(body: bytes) -> tuple[list[Any], int]:
@@ -225,7 +159,7 @@ async def _collect(
         if left <= 0:
             raise TvTimeoutError(f"the symbol search did not finish within {timeout}s")
         url = f"{base}{'&' if urlsplit(base).query else '?'}{urlencode(params)}"
-        symbols, remaining = _page(await _fetch_within(url, left))
+        symbols, remaining = _page((await get(url, left, _SERVICE)).body)
         for entry in symbols:
             row = _row(entry)
             if row is None:

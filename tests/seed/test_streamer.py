@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import logging
+import math
 import re
 import socket
 import warnings
@@ -19,16 +19,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from tests.formulas import rsi
 from tvframe.errors import (
     InvalidArgumentError,
     InvalidSymbolError,
     ShortHistoryWarning,
     WebSocketException,
 )
-from tvframe.models import ExportConfig, StreamConfig, StreamData
+from tvframe.models import ExportConfig, IndicatorConfig, StreamConfig, StreamData
 from tvframe.realtime import RealtimeStreamer, StreamerResponse, validate_symbols
 from tvframe.sim import SimHandle, Simulator, running
 from tvframe.sim.catalogue import CATALOGUE, find_symbol
@@ -149,6 +151,9 @@ async def validate_symbols():
 
 asyncio.run(validate_symbols())
 """
+
+#: Bars the simulator adds before a series when it computes a study (its default).
+STUDY_EXTRA_BARS = 100
 
 # The seed's two import spellings, and the flat package the issue asks for.
 IMPORT_PATHS = [None, "tvframe"]
@@ -282,22 +287,52 @@ async def test_seed_export_example_writes_the_seed_file(
     assert json.loads(path.read_text()) == sim_candles(sim, "BINANCE:ETHUSDT", "5", 21)[:20]
 
 
-async def test_seed_indicator_example_keeps_indicators_empty(
-    sim: SimHandle,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+async def test_seed_indicator_example_streams_and_exports_the_study(
+    sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     printer = Printer()
-    with caplog.at_level(logging.WARNING, logger="tvframe.streamer"):
-        # The seed's example tests isinstance(result, StreamData) but never imports StreamData.
-        await run_seed(SEED_INDICATORS, printer, None, missing={"StreamData": StreamData})
-    assert printer.lines == ["OHLC data: 30 points", "Indicator data: 0 points"]
-    assert "RSI@tv-basicstudies is not streamed yet" in caplog.text
-    [path] = (tmp_path / "export").iterdir()
-    assert path.name.startswith("ohlc_aapl_1m_")
-    assert json.loads(path.read_text()) == sim_candles(sim, "NASDAQ:AAPL", "1", 31)[:30]
+    # The seed's example tests isinstance(result, StreamData) but never imports StreamData.
+    await run_seed(SEED_INDICATORS, printer, None, missing={"StreamData": StreamData})
+    assert printer.lines == ["OHLC data: 30 points", "Indicator data: 30 points"]
+    files = {path.name.split("_")[0]: path for path in (tmp_path / "export").iterdir()}
+    assert set(files) == {"ohlc", "indicator"}
+    assert files["indicator"].name.startswith("indicator_aapl_1m_")
+    candles = sim_candles(sim, "NASDAQ:AAPL", "1", 31 + STUDY_EXTRA_BARS)
+    loaded = [{**c, "index": c["index"] - STUDY_EXTRA_BARS} for c in candles[STUDY_EXTRA_BARS:]]
+    assert json.loads(files["ohlc"].read_text()) == loaded[:-1]
+    # The server computed RSI(14) over the 31 loaded candles and its 100 warm-up candles.
+    expected = rsi([c["close"] for c in candles], 14)[STUDY_EXTRA_BARS:-1]
+    points = json.loads(files["indicator"].read_text())
+    assert [(p["index"], p["timestamp"], p["close"]) for p in points] == [
+        (c["index"], c["timestamp"], c["close"]) for c in loaded[:-1]
+    ]
+    np.testing.assert_allclose([p["smoothing"] for p in points], expected, rtol=0, atol=1e-9)
+
+
+async def test_indicator_responses_follow_their_candles_live(sim: SimHandle) -> None:
+    config = StreamConfig(symbols=["BINANCE:BTCUSDT"], timeframe="1m", num_candles=20)
+    indicator_config = IndicatorConfig(indicator_id="STD;EMA")  # the Pine form
+    seen: list[StreamerResponse] = []
+    async with RealtimeStreamer(config, indicator_config=indicator_config) as streamer:
+        async for response in streamer.stream():
+            seen.append(response)
+            if response.data_type == "indicator" and not response.closed:
+                if sum(r.data_type == "indicator" for r in seen) > 20:
+                    break
+                await asyncio.to_thread(sim.advance, 60)
+    closed_candles = {
+        r.ohlcv_data[0].timestamp: r.ohlcv_data[0].close
+        for r in seen
+        if r.data_type == "ohlcv" and r.closed
+    }
+    closed_points = [r.indicator_data[0] for r in seen if r.data_type == "indicator" and r.closed]
+    times = [p.timestamp for p in closed_points]
+    assert times == sorted(set(times)) and len(times) >= 19  # each bar's final value once
+    assert all(p.close == closed_candles[p.timestamp] for p in closed_points)
+    assert not any(math.isnan(p.smoothing) for p in closed_points)  # warm-up bars cover EMA(9)
+    forming = [r for r in seen if r.data_type == "indicator" and not r.closed]
+    assert len({r.indicator_data[0].timestamp for r in forming}) > 1  # it followed the clock
 
 
 @pytest.mark.parametrize("package", IMPORT_PATHS)

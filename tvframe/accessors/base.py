@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tvframe import io
 from tvframe.accessors.shape import inspect_frame, meta_of, symbol_info
+from tvframe.join import ajoin_indicators, join_indicators
 from tvframe.plot import plot as plot_frame
 from tvframe.resample import resample as resample_frame
 
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
     import polars as pl
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from pydantic import SecretStr
 
     from tvframe.intervals import Interval
     from tvframe.meta import FrameMeta
     from tvframe.models import SymbolInfo
+    from tvframe.studies import IndicatorLike
 
 __all__ = ["TvBase"]
 
@@ -146,6 +149,48 @@ class TvBase(Generic[F]):
             True
         """
         return io.to_json(self._frame, path)
+
+    def join_indicator(
+        self,
+        *indicators: IndicatorLike,
+        symbol: str | None = None,
+        interval: str | Interval | None = None,
+        url: str | None = None,
+        token: str | SecretStr | None = None,
+        timeout: float = 30.0,
+        **inputs: Any,
+    ) -> F:
+        """A new frame with TradingView indicator columns (``rsi_14``, ``macd`` …) joined on time.
+
+        See :func:`tvframe.join.join_indicators`; ``await df.tv.ajoin_indicator(...)`` is the
+        async twin.
+
+        Example:
+            >>> def with_rsi(df: "pd.DataFrame") -> "pd.DataFrame":
+            ...     return df.tv.join_indicator("RSI", length=14)
+        """
+        joined: F = join_indicators(
+            self._frame, *indicators, symbol=symbol, interval=interval, url=url, token=token,
+            timeout=timeout, **inputs,
+        )  # fmt: skip
+        return joined
+
+    async def ajoin_indicator(
+        self,
+        *indicators: IndicatorLike,
+        symbol: str | None = None,
+        interval: str | Interval | None = None,
+        url: str | None = None,
+        token: str | SecretStr | None = None,
+        timeout: float = 30.0,
+        **inputs: Any,
+    ) -> F:
+        """Async twin of :meth:`join_indicator`."""
+        joined: F = await ajoin_indicators(
+            self._frame, *indicators, symbol=symbol, interval=interval, url=url, token=token,
+            timeout=timeout, **inputs,
+        )  # fmt: skip
+        return joined
 
     def plot(
         self,

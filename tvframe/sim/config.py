@@ -47,7 +47,12 @@ class SimConfig:
         update_mode: The update mode announced in ``series_completed``.
         close_on_unknown_session: Answer chart methods addressed to an unknown chart session
             with ``protocol_error {unknown_session_id,…}`` and close, as TradingView does.
-        node: The ``node`` name put into series objects of ``timescale_update``.
+        node: The ``node`` name put into series objects of ``timescale_update`` (studies get
+            it with ``study`` for ``series``).
+        study_extra_bars: Most bars before a series' first bar that its studies are computed
+            over and sent for, at indexes ``-1_000_000 - k`` (TradingView sends 100).
+        max_studies: Most studies one chart session may hold; the next one gets
+            ``study_error`` "The maximum number of studies per chart has been reached …".
 
     Example:
         >>> SimConfig(bars_per_request=300).max_depth
@@ -65,6 +70,8 @@ class SimConfig:
     update_mode: str = "streaming"
     close_on_unknown_session: bool = True
     node: str = "sim1-charts-free-1-series-1"
+    study_extra_bars: int = 100
+    max_studies: int = 16
 
     def __post_init__(self) -> None:
         if self.bars_per_request < 1 or self.max_depth < 1:
@@ -76,6 +83,11 @@ class SimConfig:
             raise ValueError(
                 f"heartbeat_interval ({self.heartbeat_interval}) and update_period "
                 f"({self.update_period}) must be positive"
+            )
+        if self.study_extra_bars < 0 or self.max_studies < 0:
+            raise ValueError(
+                f"study_extra_bars ({self.study_extra_bars}) and max_studies "
+                f"({self.max_studies}) must be at least 0"
             )
 
 
@@ -90,6 +102,7 @@ class SimStats:
         heartbeats_sent: Heartbeats written.
         handshakes_refused: Handshakes answered with an HTTP error by ``Faults.refuse``.
         drops: Sockets closed by faults (``drop``, ``drop_after``, ``protocol_error``).
+        studies_created: Studies ``create_study`` added (refused ones are not counted).
 
     Example:
         >>> s = SimStats()
@@ -104,3 +117,4 @@ class SimStats:
     heartbeats_sent: int = 0
     handshakes_refused: int = 0
     drops: int = 0
+    studies_created: int = 0

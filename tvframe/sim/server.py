@@ -3,7 +3,8 @@
 Transport rules: path ``/socket.io/websocket`` with any query string and any Origin, no
 permessage-deflate, text frames only, the hello first, heartbeats alone in their own frame,
 replies to one client frame batched into one server frame. Plain HTTP GETs of the symbol
-search paths are answered on the same port (:mod:`tvframe.sim.search`). Protocol state lives in
+search paths (:mod:`tvframe.sim.search`) and of pine-facade's ``translate``
+(:mod:`tvframe.sim.pine`) are answered on the same port. Protocol state lives in
 :class:`~tvframe.sim.session.ClientSession`; this module only moves text and time.
 """
 
@@ -31,6 +32,7 @@ from tvframe.sim.clock import SimClock
 from tvframe.sim.config import SimConfig, SimStats
 from tvframe.sim.faults import Faults, FaultState, Outlet, SyncFaults
 from tvframe.sim.market import Market
+from tvframe.sim.pine import answer as pine_answer
 from tvframe.sim.search import HttpAnswer, answer
 from tvframe.sim.session import ClientSession
 
@@ -246,10 +248,10 @@ class Simulator:
                     self.stats.heartbeats_sent += 1
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Answer symbol search GETs (:mod:`~tvframe.sim.search`); refuse any other path but
+        """Answer symbol search and pine-facade translate GETs; refuse any other path but
         TradingView's socket (any query string is fine), then injected refusals."""
         if urlsplit(request.path).path != PATH:
-            found = answer(request.path)
+            found = answer(request.path) or pine_answer(request.path)
             if found is None:
                 return connection.respond(404, "Not Found\n")
             return _json_response(connection, found)

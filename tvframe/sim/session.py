@@ -5,6 +5,8 @@ Shapes, key order and ``t``/``t_ms`` placement copy the real captures (``protoco
 Bar indexes count from the first bar of a series' (re)load, which is index 0; older pages get
 negative indexes and live bars keep counting upwards from the initial load.
 The simulator parses and builds its own JSON so that a client bug is not mirrored here.
+Studies (``create_study`` and the rest) are kept per chart session by
+:class:`~tvframe.sim.study_session.StudyBook`, which this module feeds with the series' bars.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tvframe.sim.config import ANONYMOUS_TOKEN, SimConfig, SimStats
 from tvframe.sim.faults import FaultState
 from tvframe.sim.market import ADJUSTMENTS, Market, SimBars, parse_resolution
 from tvframe.sim.quotes import QuoteBook
+from tvframe.sim.study_session import StudyBook
 
 __all__ = ["ClientSession"]
 
@@ -36,7 +39,17 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float64]
 
 # Messages that carry the server's "t"/"t_ms" stamps in every capture (protocol.md §2).
-_STAMPED = frozenset({"series_loading", "symbol_resolved", "timescale_update", "series_completed"})
+_STAMPED = frozenset(
+    {
+        "series_loading",
+        "symbol_resolved",
+        "timescale_update",
+        "series_completed",
+        "study_loading",
+        "study_completed",
+        "study_deleted",
+    }
+)
 _EMPTY_NS: dict[str, Any] = {"d": "", "indexes": []}
 _NOCHANGE_NS: dict[str, Any] = {"d": "", "indexes": "nochange"}
 _TYPESPECS = {
@@ -195,7 +208,7 @@ class _Feed(NamedTuple):
 
 @dataclass(slots=True)
 class _Series:
-    """A loaded series: what was sent, so paging and live updates continue it."""
+    """A loaded series: what was sent, so paging, live updates and its studies continue it."""
 
     series_id: str
     turnaround: str
@@ -204,20 +217,37 @@ class _Series:
     feed: _Feed
     unit: str
     count: int
-    times: FloatArray
+    bars: SimBars
     first_index: int = 0
     last_row: list[float] | None = None
 
     @property
+    def times(self) -> FloatArray:
+        return self.bars.time
+
+    @property
     def last_index(self) -> int:
-        return self.first_index + len(self.times) - 1
+        return self.first_index + len(self.bars) - 1
+
+    @property
+    def symbol(self) -> SimSymbol:
+        return self.feed.symbol
+
+    @property
+    def hours(self) -> str:
+        """The trading session in force (extended hours when asked for and offered)."""
+        symbol = self.feed.symbol
+        if self.feed.extended and symbol.extended_session:
+            return symbol.extended_session
+        return symbol.session
 
 
 @dataclass(slots=True)
 class _Chart:
-    """One chart session and its symbols and series."""
+    """One chart session and its symbols, series and studies."""
 
     session_id: str
+    studies: StudyBook
     timezone: str = "Etc/UTC"
     symbols: dict[str, _Resolved] = field(default_factory=dict)
     series: dict[str, _Series] = field(default_factory=dict)
@@ -277,6 +307,9 @@ class ClientSession:
             "modify_series": self._chart_method(self._modify_series),
             "request_more_data": self._chart_method(self._request_more_data),
             "remove_series": self._chart_method(self._remove_series),
+            "create_study": self._chart_method(self._create_study),
+            "modify_study": self._chart_method(self._modify_study),
+            "remove_study": self._chart_method(self._remove_study),
         }
         self._quotes = QuoteBook(
             market,
@@ -444,7 +477,16 @@ class ClientSession:
 
     def _chart_create_session(self, params: list[Any]) -> None:
         session_id = self._str(params, 0)
-        self._charts[session_id] = _Chart(session_id)
+        series: dict[str, _Series] = {}
+        studies = StudyBook(
+            session_id,
+            self._config,
+            self._stats,
+            self._emit,
+            series,
+            functools.partial(self._older_bars, series),
+        )
+        self._charts[session_id] = _Chart(session_id, studies, series=series)
 
     def _chart_delete_session(self, params: list[Any]) -> None:
         self._charts.pop(self._str(params, 0), None)
@@ -535,6 +577,7 @@ class ClientSession:
             bars = self._before(series.feed, float(series.times[0]), room)
         self._prepend(chart, series, bars)
         self._completed(chart, series)
+        chart.studies.reload(series)
 
     def _room(self, series: _Series) -> int:
         """How many older bars one page may add: per-request cap, then the total depth cap."""
@@ -544,6 +587,25 @@ class ClientSession:
         series_id = self._str(params, 1)
         chart.series.pop(series_id, None)
         chart.counts.pop(series_id, None)
+
+    def _create_study(self, chart: _Chart, params: list[Any]) -> None:
+        study_id, turnaround = self._str(params, 1), self._str(params, 2)
+        parent_id, study_type = self._str(params, 3), self._str(params, 4)
+        chart.studies.create(study_id, turnaround, parent_id, study_type, self._inputs(params, 5))
+
+    def _modify_study(self, chart: _Chart, params: list[Any]) -> None:
+        study_id, turnaround = self._str(params, 1), self._str(params, 2)
+        chart.studies.modify(study_id, turnaround, self._inputs(params, 3))
+
+    def _remove_study(self, chart: _Chart, params: list[Any]) -> None:
+        chart.studies.remove(self._str(params, 1))
+
+    @staticmethod
+    def _inputs(params: list[Any], i: int) -> dict[str, Any]:
+        inputs = params[i] if len(params) > i else {}
+        if not isinstance(inputs, dict):
+            raise _ParamError
+        return inputs
 
     # --- loading ----------------------------------------------------------------------
 
@@ -559,6 +621,13 @@ class ClientSession:
             return parse_resolution(resolution).unit
         except ValueError:
             raise _ParamError from None
+
+    def _older_bars(self, loaded: dict[str, _Series], series_id: str, count: int) -> SimBars:
+        """The ``count`` bars before a series' first bar: its studies' warm-up history."""
+        series = loaded[series_id]
+        if not len(series.bars):
+            return series.bars
+        return self._before(series.feed, float(series.times[0]), count)
 
     def _before(self, feed: _Feed, end: float, count: int) -> SimBars:
         return self._market.bars_before(
@@ -630,7 +699,7 @@ class ClientSession:
             feed,
             unit,
             count,
-            np.array(bars.time, dtype=np.float64),
+            bars,
             last_row=rows[-1] if rows else None,
         )
         chart.series[series_id] = series
@@ -638,13 +707,14 @@ class ClientSession:
         if timeframe:
             self._emit_timeframe(chart, series, timeframe, final_only=True)
         self._completed(chart, series)
+        chart.studies.reload(series)
 
     def _prepend(self, chart: _Chart, series: _Series, bars: SimBars | None) -> None:
         """Send older bars at negative indexes (§12.14); zero bars when history is exhausted."""
         if bars is None or not len(bars):
             self._emit_bars(chart, series, [], np.empty(0), series.first_index, 0)
             return
-        series.times = np.concatenate((bars.time, series.times))
+        series.bars = _concat_bars(bars, series.bars)
         series.first_index -= len(bars)
         rows = _bar_rows(bars, series.feed.symbol.has_volume)
         self._emit_bars(chart, series, rows, bars.time, series.first_index, len(bars))
@@ -688,6 +758,7 @@ class ClientSession:
         """Range ``modify_series``: page older bars in if needed, then series_timeframe twice."""
         self._emit("series_loading", [chart.session_id, series.series_id, series.turnaround])
         start = self._range_start(timeframe)
+        first_index = series.first_index
         if start is not None and len(series.times) and start < series.times[0]:
             room = self._room(series)
             older = self._between(series.feed, start, float(series.times[0]))
@@ -696,6 +767,8 @@ class ClientSession:
                 self._prepend(chart, series, _slice_bars(older, newest))
         self._emit_timeframe(chart, series, timeframe, final_only=False)
         self._completed(chart, series)
+        if series.first_index != first_index:
+            chart.studies.reload(series)
 
     @staticmethod
     def _range_start(timeframe: str) -> float | None:
@@ -756,7 +829,9 @@ class ClientSession:
         if continues and len(rows) == 1 and rows[0] == series.last_row:
             return
         base = series.last_index if continues else series.last_index + 1
-        series.times = np.concatenate((series.times, bars.time[1:] if continues else bars.time))
+        kept = _slice_bars(series.bars, slice(0, -1)) if continues else series.bars
+        series.bars = _concat_bars(kept, bars)
+        chart.studies.refresh(series)
         updates = [
             (rows[k : k + 2], base + k, float(bars.time[k + 1])) for k in range(len(rows) - 1)
         ]
@@ -775,7 +850,9 @@ class ClientSession:
             "t": series.turnaround,
             "lbs": {"bar_close_time": self._close_of(series, newest)},
         }
-        self._emit("du", [chart.session_id, {series.series_id: obj}])
+        # The studies' points of the same bars ride along, as TradingView batches them.
+        objects = {series.series_id: obj, **chart.studies.live(series, first, len(rows))}
+        self._emit("du", [chart.session_id, objects])
 
     def _close_of(self, series: _Series, open_time: float) -> int:
         """``lbs.bar_close_time`` of the bar opening at ``open_time`` (§6): the market's."""
@@ -792,6 +869,15 @@ _COLUMNS = ("time", "open", "high", "low", "close", "volume")
 
 def _slice_bars(bars: SimBars, part: slice) -> SimBars:
     return SimBars(**{column: getattr(bars, column)[part] for column in _COLUMNS})
+
+
+def _concat_bars(older: SimBars, newer: SimBars) -> SimBars:
+    return SimBars(
+        **{
+            column: np.concatenate((getattr(older, column), getattr(newer, column)))
+            for column in _COLUMNS
+        }
+    )
 
 
 def _symbol_info(symbol: SimSymbol, extended: bool) -> dict[str, Any]:
