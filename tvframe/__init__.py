@@ -28,7 +28,10 @@ _EXPORTS: dict[str, str] = {
     "live": "tvframe.liveframe",
     "alive": "tvframe.liveframe",
     "LiveFrame": "tvframe.liveframe",
-    "LiveUpdates": "tvframe.liveframe",
+    "LiveUpdates": "tvframe.liveupdates",
+    "live_quotes": "tvframe.livequotes",
+    "alive_quotes": "tvframe.livequotes",
+    "LiveQuotes": "tvframe.livequotes",
     "indicator": "tvframe.indicators",
     "IndicatorSpec": "tvframe.indicators",
     "INDICATORS": "tvframe.indicators",
@@ -123,6 +126,7 @@ __all__ = [
     "InvalidIntervalError",
     "InvalidSymbolError",
     "LiveFrame",
+    "LiveQuotes",
     "LiveUpdates",
     "MessageError",
     "MissingColumnsError",
@@ -155,6 +159,7 @@ __all__ = [
     "ahistory",
     "ajoin_indicators",
     "alive",
+    "alive_quotes",
     "allow_asyncio_run",
     "aquote",
     "asearch",
@@ -163,6 +168,7 @@ __all__ = [
     "indicator",
     "join_indicators",
     "live",
+    "live_quotes",
     "parse_interval",
     "parse_symbol",
     "parse_symbols",
@@ -219,7 +225,9 @@ if TYPE_CHECKING:
     from tvframe.intervals import Interval, parse_interval
     from tvframe.io import read_csv, read_json, read_parquet
     from tvframe.join import ajoin_indicators, join_indicators
-    from tvframe.liveframe import LiveFrame, LiveUpdates, alive, live
+    from tvframe.liveframe import LiveFrame, alive, live
+    from tvframe.livequotes import LiveQuotes, alive_quotes, live_quotes
+    from tvframe.liveupdates import LiveUpdates
     from tvframe.meta import FrameMeta, frame_meta
     from tvframe.models import (
         ExportConfig,

@@ -1,13 +1,10 @@
 """LiveFrame: a DataFrame that fills from history, then grows as bars form and close.
 
 Rules of this module:
-- the feed runs on the shared loop thread (:mod:`tvframe.loop`) over the pooled client
-  (:mod:`tvframe.pool`); it is the only writer. Readers on any thread copy a consistent
-  snapshot under one lock: never a torn row, never a half-appended bar;
-- bars are stored in :class:`~tvframe.buffer.BarBuffer` columns, one per symbol; no Python
-  object per stored bar;
-- user callbacks run on the loop thread; what they raise is logged and handed to
-  ``on_error``, and never ends the feed;
+- only what is about bars lives here; the feed itself (loop, callbacks, ``updates()``,
+  display, stop) is :class:`~tvframe.livefeed.LiveFeed`'s;
+- bars are stored in :class:`~tvframe.buffer.BarBuffer` columns, one per symbol, under the
+  feed's one lock: no Python object per stored bar, never a torn row or a half-appended bar;
 - reconnects are the :class:`~tvframe.stream.Stream`'s business: it delivers every bar closed
   exactly once and in order, so the frame has no gap and no duplicate across them.
 """
@@ -15,38 +12,17 @@ Rules of this module:
 from __future__ import annotations
 
 import asyncio
-import html
-import logging
 import threading
-import time
 import warnings
-import weakref
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from tvframe.buffer import BarBuffer
-from tvframe.client import (
-    ADJUSTMENTS,
-    SESSIONS,
-    Client,
-    ClientState,
-    check_choice,
-    check_n_bars,
-    resolve_token,
-    resolve_url,
-)
-from tvframe.display import (
-    DEFAULT_REFRESH,
-    DisplayFunction,
-    DisplayHandle,
-    Refresher,
-    ThrottledValue,
-)
+from tvframe.client import ADJUSTMENTS, SESSIONS, Client, check_choice, check_n_bars
+from tvframe.display import DEFAULT_REFRESH
 from tvframe.errors import (
     DataNotFoundError,
     InvalidArgumentError,
@@ -54,13 +30,15 @@ from tvframe.errors import (
     TvFrameError,
     TvTimeoutError,
 )
-from tvframe.events import BarUpdate, Reconnected, StreamEvent, SymbolFailed
+from tvframe.events import BarUpdate, StreamEvent, SymbolFailed
 from tvframe.frames import Backend, bars_frame, check_backend, check_tz, resolve_tz
 from tvframe.intervals import Interval, parse_interval
-from tvframe.loop import LoopThread, add_cleanup, shared_loop
+from tvframe.livefeed import ErrorCallback, LiveFeed, check_callback
+from tvframe.liveupdates import BAR_COALESCING, DEFAULT_MAX_BACKLOG, LiveUpdates, wake_future
+from tvframe.loop import shared_loop
 from tvframe.meta import FrameMeta
 from tvframe.models import SymbolInfo
-from tvframe.pool import on_shared_loop, with_client
+from tvframe.pool import on_shared_loop
 from tvframe.protocol.messages import Bars
 from tvframe.symbols import Symbol, parse_symbols
 
@@ -72,44 +50,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAX_BACKLOG", "LiveFrame", "LiveUpdates", "alive", "live"]
 
-logger = logging.getLogger(__name__)
-
 #: A callback given a bar update (``on_bar``, ``on_update``).
 UpdateCallback = Callable[[BarUpdate], object]
-#: A callback given an error (``on_error``).
-ErrorCallback = Callable[[Exception], object]
-_C = TypeVar("_C", bound=Callable[..., object])
 
-#: Updates one :meth:`LiveFrame.updates` iterator may hold unread before it gives up.
-DEFAULT_MAX_BACKLOG = 10_000
 # Rows per symbol the notebook view shows (fewer per symbol when there are many).
 _VIEW_ROWS = 10
-# Seconds stop() waits for the server to acknowledge deleted sessions.
-_CLOSE_TIMEOUT = 5.0
-
-# LiveFrames still running; stopped at interpreter exit. Touched only on the loop thread.
-_running_frames: set[LiveFrame] = set()
-
-
-async def _stop_all() -> None:
-    for frame in list(_running_frames):
-        await frame._stop()
-
-
-add_cleanup(_stop_all)
-
-
-def _resolve_future(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _wake_future(future: asyncio.Future[None]) -> None:
-    """Resolve ``future`` from any thread, on its own loop."""
-    try:
-        future.get_loop().call_soon_threadsafe(_resolve_future, future)
-    except RuntimeError:
-        logger.debug("a waiter's event loop is closed; nobody is left to wake")
 
 
 @dataclass(eq=False)
@@ -121,135 +66,7 @@ class _Waiter:
     satisfied: bool = field(default=False)
 
 
-class LiveUpdates:
-    """Async iterator of a :class:`LiveFrame`'s bar updates; made by :meth:`LiveFrame.updates`.
-
-    Policy: closed bars are never dropped; a forming-bar update not read yet is replaced by the
-    newer one of the same symbol (a closed bar replaces the forming update of the same bar), so
-    a slow reader skips intermediate ticks only. An iterator more than ``max_backlog`` updates
-    behind ends with :class:`~tvframe.errors.TvFrameError` (the frame still has every bar).
-    Iteration ends when the LiveFrame stops (raising its error, if it ended with one).
-
-    Example:
-        >>> async def follow(lf: "LiveFrame") -> None:
-        ...     async for update in lf.updates():
-        ...         print(update.symbol, update.bar.close, update.closed)
-    """
-
-    def __init__(self, max_backlog: int = DEFAULT_MAX_BACKLOG) -> None:
-        self._max_backlog = max_backlog
-        self._lock = threading.Lock()
-        # A slot is a one-item list, so a pending forming update can be replaced in place.
-        self._items: deque[list[BarUpdate]] = deque()
-        self._forming: dict[str, list[BarUpdate]] = {}
-        self._waiter: asyncio.Future[None] | None = None
-        self._ended = False
-        self._error: Exception | None = None
-
-    def __aiter__(self) -> LiveUpdates:
-        return self
-
-    async def __anext__(self) -> BarUpdate:
-        while True:
-            with self._lock:
-                if self._items:
-                    return self._pop()
-                if self._ended:
-                    if self._error is not None:
-                        raise self._error
-                    raise StopAsyncIteration
-                waiter = asyncio.get_running_loop().create_future()
-                self._waiter = waiter
-            await waiter
-
-    @property
-    def backlog(self) -> int:
-        """Updates waiting to be read."""
-        with self._lock:
-            return len(self._items)
-
-    @property
-    def closed(self) -> bool:
-        """True once no more updates will be queued."""
-        return self._ended
-
-    def close(self) -> None:
-        """Stop receiving; what is queued is discarded and the iteration ends."""
-        with self._lock:
-            self._items.clear()
-            self._forming.clear()
-        self._end(None)
-
-    def _pop(self) -> BarUpdate:
-        slot = self._items.popleft()
-        update = slot[0]
-        if self._forming.get(update.symbol) is slot:
-            del self._forming[update.symbol]
-        return update
-
-    def _put(self, update: BarUpdate) -> None:
-        """Queue ``update`` (feed side, loop thread)."""
-        with self._lock:
-            if self._ended or self._coalesce(update):
-                return
-            overflow = len(self._items) >= self._max_backlog
-            if not overflow:
-                slot = [update]
-                self._items.append(slot)
-                if not update.closed:
-                    self._forming[update.symbol] = slot
-                self._wake()
-        if overflow:
-            self._end(
-                TvFrameError(
-                    f"updates() fell {self._max_backlog} updates behind and stopped; read "
-                    "faster, raise max_backlog, or read the frame itself"
-                )
-            )
-
-    def _coalesce(self, update: BarUpdate) -> bool:
-        """Fold ``update`` into the symbol's unread forming update of the same bar, if any."""
-        slot = self._forming.get(update.symbol)
-        if slot is None:
-            return False
-        if update.closed:
-            # The closed bar takes the unread forming update's place (and order) only if it is
-            # that bar; either way later updates queue behind it.
-            del self._forming[update.symbol]
-            if slot[0].bar.time != update.bar.time:
-                return False
-        slot[0] = update
-        return True
-
-    def _end(self, error: Exception | None) -> None:
-        with self._lock:
-            if self._ended:
-                return
-            self._ended = True
-            self._error = error
-            self._wake()
-
-    def _wake(self) -> None:
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            _wake_future(waiter)
-
-
-@dataclass(frozen=True)
-class _View:
-    """What a notebook shows: an HTML table and its plain-text fallback."""
-
-    html: str
-    text: str
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-class LiveFrame:
+class LiveFrame(LiveFeed[BarUpdate]):
     """A DataFrame that grows live: history first, then every bar as it forms and closes.
 
     Make one with :func:`live` (or ``await`` :func:`alive`). The feed runs on tvframe's
@@ -283,6 +100,8 @@ class LiveFrame:
         (102, False)
     """
 
+    _FIRST_DATA = "history"
+
     def __init__(
         self,
         symbols: str | Symbol | Iterable[str | Symbol],
@@ -304,25 +123,20 @@ class LiveFrame:
     ) -> None:
         # Everything is checked here, before the first byte is sent.
         self._multi = not isinstance(symbols, (str, Symbol))
-        self._symbols = [s.full_name for s in parse_symbols(symbols)]
+        names = [s.full_name for s in parse_symbols(symbols)]
         self._interval = parse_interval(interval)
         self._n_bars = check_n_bars(n_bars)
         self._max_bars = _check_max_bars(max_bars, self._n_bars)
-        self._backend: Backend = check_backend(backend)
+        chosen = check_backend(backend)
         self._tz = check_tz(tz)
         self._session = check_choice("session", session, SESSIONS)
         self._adjustment = check_choice("adjustment", adjustment, ADJUSTMENTS)
-        self._on_bar = _check_callback("on_bar", on_bar)
-        self._on_update = _check_callback("on_update", on_update)
-        self._on_error = _check_callback("on_error", on_error)
-        self._refresh = _check_positive("refresh", refresh)
-        self._timeout = _check_positive("timeout", timeout)
-        self._url = resolve_url(url)
-        self._token = resolve_token(token)
+        self._on_bar = check_callback("on_bar", on_bar)
+        super().__init__(
+            names, backend=chosen, coalescing=BAR_COALESCING, on_update=on_update,
+            on_error=on_error, refresh=refresh, url=url, token=token, timeout=timeout,
+        )  # fmt: skip
 
-        # Shared by the feed (writer) and every reader; reentrant so one snapshot can span
-        # the buffers of all symbols.
-        self._lock = threading.RLock()
         self._buffers = {
             s: BarBuffer(self._max_bars, capacity=_initial_capacity(self._n_bars), lock=self._lock)
             for s in self._symbols
@@ -331,29 +145,11 @@ class LiveFrame:
         # Closed bars per symbol when the last wait returned (when its history was in, before).
         self._seen: dict[str, int] = {}
         # Rows each symbol's history brought, keyed by the symbols whose history is in.
-        self._loaded: dict[str, int] = {}
+        self._loaded_rows: dict[str, int] = {}
         self._infos: dict[str, SymbolInfo] = {}
-        self._failed: dict[str, TvFrameError] = {}
-        self._version = 0
         self._waiters: list[_Waiter] = []
-        self._queues: list[weakref.ref[LiveUpdates]] = []
-        self._refreshers: list[Refresher] = []
-        self._running = False
-        self._error: Exception | None = None
-        self._html = ThrottledValue(self._render_html, self._refresh)
-
-        # Loop-thread state.
-        self._home: LoopThread | None = None
-        self._client: Client | None = None
-        self._stream: Stream | None = None
-        self._consumer: asyncio.Task[None] | None = None
-        self._stopper: asyncio.Task[None] | None = None
-        self._load_done: asyncio.Event | None = None
 
     # --- public state --------------------------------------------------------------------
-
-    def __repr__(self) -> str:
-        return self._text()
 
     def __len__(self) -> int:
         """Rows in the frame now (all symbols)."""
@@ -361,70 +157,15 @@ class LiveFrame:
             return sum(len(b) for b in self._buffers.values())
 
     @property
-    def symbols(self) -> list[str]:
-        """The symbols still streaming, in the order asked for."""
-        with self._lock:
-            return [s for s in self._symbols if s not in self._failed]
-
-    @property
     def interval(self) -> Interval:
         """The bar interval."""
         return self._interval
 
-    @property
-    def failed(self) -> dict[str, TvFrameError]:
-        """Symbols the server refused (or whose series died), with the reason."""
-        with self._lock:
-            return dict(self._failed)
-
-    @property
-    def running(self) -> bool:
-        """True from the start until :meth:`stop` or the error that ends the feed."""
-        return self._running
-
-    @property
-    def error(self) -> Exception | None:
-        """The error that ended the feed, if one did."""
-        return self._error
-
-    @property
-    def display_updates(self) -> int:
-        """How many times notebook displays of this frame were refreshed."""
-        with self._lock:
-            return sum(r.updates for r in self._refreshers)
-
     # --- snapshots -----------------------------------------------------------------------
 
-    def frame(self, backend: str | None = None) -> pd.DataFrame | pl.DataFrame:
-        """A snapshot in ``backend`` (default: the one chosen at creation).
-
-        Example:
-            >>> def last_close(lf: LiveFrame) -> float:
-            ...     return float(lf.frame()["close"].iloc[-1])
-        """
-        chosen = self._backend if backend is None else check_backend(backend)
+    def _frame(self, backend: Backend) -> pd.DataFrame | pl.DataFrame:
         parts, meta = self._snapshot()
-        return bars_frame(parts, chosen, meta=meta, multi=self._multi, tz=meta.tz)
-
-    def to_pandas(self) -> pd.DataFrame:
-        """A pandas snapshot, shaped as :func:`tvframe.history` shapes it.
-
-        Example:
-            >>> def closes(lf: LiveFrame) -> list[float]:
-            ...     return lf.to_pandas()["close"].tolist()
-        """
-        parts, meta = self._snapshot()
-        return bars_frame(parts, "pandas", meta=meta, multi=self._multi, tz=meta.tz)
-
-    def to_polars(self) -> pl.DataFrame:
-        """A polars snapshot (``time`` and ``symbol`` columns first).
-
-        Example:
-            >>> def height(lf: LiveFrame) -> int:
-            ...     return lf.to_polars().height
-        """
-        parts, meta = self._snapshot()
-        return bars_frame(parts, "polars", meta=meta, multi=self._multi, tz=meta.tz)
+        return bars_frame(parts, backend, meta=meta, multi=self._multi, tz=meta.tz)
 
     def _snapshot(self, last: int | None = None) -> tuple[list[tuple[str, Bars]], FrameMeta]:
         with self._lock:
@@ -479,7 +220,7 @@ class LiveFrame:
             ...     await lf.await_bars(1, timeout=120)
         """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter = self._add_waiter(bars, lambda: _wake_future(future))
+        waiter = self._add_waiter(bars, lambda: wake_future(future))
         try:
             if not waiter.satisfied:
                 await asyncio.wait_for(future, timeout)
@@ -543,173 +284,21 @@ class LiveFrame:
         for waiter in woken:
             waiter.wake()
 
-    # --- async iteration -----------------------------------------------------------------
-
-    def updates(self, max_backlog: int = DEFAULT_MAX_BACKLOG) -> LiveUpdates:
-        """Live bar updates as an async iterator (see :class:`LiveUpdates` for the policy).
-
-        Example:
-            >>> async def print_closes(lf: LiveFrame) -> None:
-            ...     async for update in lf.updates():
-            ...         if update.closed:
-            ...             print(update.symbol, update.bar.close)
-        """
-        if isinstance(max_backlog, bool) or not isinstance(max_backlog, int) or max_backlog < 1:
-            raise InvalidArgumentError(f"max_backlog={max_backlog!r} must be a positive integer")
-        queue = LiveUpdates(max_backlog)
-        with self._lock:
-            if self._running:
-                self._queues.append(weakref.ref(queue))
-            else:
-                queue._end(self._error)
-        return queue
-
-    def _publish(self, update: BarUpdate) -> None:
-        with self._lock:
-            queues = [q for q in (ref() for ref in self._queues) if q is not None and not q.closed]
-            self._queues = [weakref.ref(q) for q in queues]
-        for queue in queues:
-            queue._put(update)
-
-    # --- stopping ------------------------------------------------------------------------
-
-    def stop(self) -> None:
-        """Stop streaming (idempotent); the data stays readable.
-
-        On tvframe's loop thread (inside a callback) the stop is scheduled, not awaited.
-        """
-        home = self._home
-        if home is None or not home.alive:
-            return
-        if self._on_home_loop():
-            self._begin_stop()
-        else:
-            home.run(self._stop())
-
-    async def astop(self) -> None:
-        """Async twin of :meth:`stop`."""
-        if self._home is not None and self._home.alive:
-            await on_shared_loop(self._stop())
-
-    def __enter__(self) -> LiveFrame:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> LiveFrame:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.astop()
-
-    def _on_home_loop(self) -> bool:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-        return self._home is not None and running is self._home.loop
-
-    async def _stop(self) -> None:
-        await asyncio.shield(self._begin_stop())
-
-    def _begin_stop(self) -> asyncio.Task[None]:
-        if self._stopper is None:
-            self._stopper = asyncio.get_running_loop().create_task(
-                self._shutdown(), name="tvframe-live-stop"
-            )
-        return self._stopper
-
-    async def _shutdown(self) -> None:
-        consumer = self._consumer
-        if consumer is not None and not consumer.done():
-            consumer.cancel()
-            await asyncio.wait([consumer])
-        self._end(None)
-        if self._stream is not None:
-            try:
-                await asyncio.wait_for(self._stream.close(), _CLOSE_TIMEOUT)
-            except asyncio.TimeoutError:
-                logger.debug("the server did not take the session deletes in time")
-        with self._lock:
-            refreshers = list(self._refreshers)
-        for refresher in refreshers:
-            await refresher.close()
-        _running_frames.discard(self)
-
-    def _end(self, error: Exception | None) -> None:
-        """The feed is over: record why and release everyone waiting (idempotent)."""
-        with self._lock:
-            if not self._running:
-                return
-            self._running = False
-            self._error = error
-            self._version += 1
-            queues = [q for q in (ref() for ref in self._queues) if q is not None]
-            self._queues = []
-        if self._load_done is not None:
-            self._load_done.set()
-        self._wake_waiters(ended=True)
-        for queue in queues:
-            queue._end(error)
-        self._notify_displays()
-
     # --- the feed (loop thread) ----------------------------------------------------------
 
-    async def _open(self) -> LiveFrame:
-        """Subscribe, wait for every symbol's history, start the feed; returns self."""
-        self._home = shared_loop()
-        self._load_done = asyncio.Event()
-        try:
-            self._stream = await with_client(self._url, self._token, self._timeout, self._subscribe)
-            with self._lock:
-                self._running = True
-            _running_frames.add(self)
-            self._consumer = asyncio.get_running_loop().create_task(
-                self._consume(self._stream), name="tvframe-live-feed"
-            )
-            await self._await_load()
-        except BaseException:
-            await self._stop()
-            raise
-        return self
-
-    async def _subscribe(self, client: Client) -> Stream:
-        self._client = client
-        stream = client.stream(
+    def _new_stream(self, client: Client) -> Stream:
+        return client.stream(
             self._symbols, self._interval, n_bars=self._n_bars,
             adjustment=self._adjustment, session=self._session,
         )  # fmt: skip
-        await stream.start()
-        return stream
 
-    async def _await_load(self) -> None:
-        assert self._load_done is not None
-        try:
-            await asyncio.wait_for(self._load_done.wait(), self._timeout)
-        except asyncio.TimeoutError:
-            with self._lock:
-                missing = [
-                    s for s in self._symbols if s not in self._loaded.keys() | self._failed.keys()
-                ]
-            raise TvTimeoutError(
-                f"timed out after {self._timeout}s waiting for the history of {', '.join(missing)}"
-            ) from None
-        if not self._running:
-            raise self._error or DataNotFoundError("the LiveFrame stopped before its history came")
+    def _arrived(self) -> Collection[str]:
+        return self._loaded_rows.keys()
+
+    def _loaded(self) -> None:
         with self._lock:
             infos = dict(self._infos)
-            short = {s: n for s, n in self._loaded.items() if n < self._n_bars}
+            short = {s: n for s, n in self._loaded_rows.items() if n < self._n_bars}
         # tz="exchange" over symbols of several zones fails here rather than on every read.
         resolve_tz(self._tz, infos)
         if short:
@@ -722,37 +311,12 @@ class LiveFrame:
                 stacklevel=2,
             )
 
-    async def _consume(self, stream: Stream) -> None:
-        error: Exception | None = None
-        try:
-            async for event in stream:
-                self._handle(event)
-                if isinstance(event, SymbolFailed) and not self.symbols:
-                    error = event.error  # every symbol failed: nothing is left to stream
-                    break
-        except TvFrameError as exc:
-            if self._client is not None and self._client.state is ClientState.CLOSED:
-                # The pooled client was closed on purpose (interpreter exit): a stop, not a
-                # failure of the feed.
-                logger.debug("the LiveFrame's client was closed; the feed stops")
-            else:
-                logger.warning("the LiveFrame feed of %s ended: %s", ", ".join(self._symbols), exc)
-                error = exc
-                self._report(exc)
-        except Exception as exc:  # a bug must end the feed visibly, not kill it silently
-            logger.exception("the LiveFrame feed failed")
-            error = exc
-            self._report(exc)
-        self._end(error)
-        self._begin_stop()
+    def _on_end(self) -> None:
+        self._wake_waiters(ended=True)
 
-    def _handle(self, event: StreamEvent) -> None:
+    def _on_data(self, event: StreamEvent) -> None:
         if isinstance(event, BarUpdate):
             self._on_bar_update(event)
-        elif isinstance(event, SymbolFailed):
-            self._on_symbol_failed(event)
-        elif isinstance(event, Reconnected):
-            logger.info("LiveFrame feed reconnected (attempt %d): %s", event.attempt, event.reason)
 
     def _on_bar_update(self, update: BarUpdate) -> None:
         bar, symbol = update.bar, update.symbol
@@ -761,10 +325,10 @@ class LiveFrame:
             if buffer is None:
                 return
             buffer.upsert(bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume)
-            live = symbol in self._loaded
+            live = symbol in self._loaded_rows
             if not (live or update.closed):
                 # The stream's first forming bar ends the symbol's history fill.
-                self._loaded[symbol] = len(buffer)
+                self._loaded_rows[symbol] = len(buffer)
                 self._seen[symbol] = self._closed_counts[symbol]
             self._remember_info(symbol)
             self._version += 1
@@ -788,101 +352,26 @@ class LiveFrame:
                 self._infos[symbol] = info
 
     def _on_symbol_failed(self, event: SymbolFailed) -> None:
-        logger.warning("LiveFrame: %s failed and is dropped: %s", event.symbol, event.error)
-        with self._lock:
-            self._failed[event.symbol] = event.error
-            self._version += 1
-        self._report(event.error)
+        super()._on_symbol_failed(event)
+        # Waits no longer count the symbol: they may be over now.
         self._wake_waiters(ended=False)
-        self._check_loaded()
-        self._notify_displays()
-
-    def _check_loaded(self) -> None:
-        if self._load_done is None or self._load_done.is_set():
-            return
-        with self._lock:
-            settled = self._loaded.keys() | self._failed.keys()
-        if settled.issuperset(self._symbols):
-            self._load_done.set()
-
-    def _call(self, callback: UpdateCallback | None, update: BarUpdate) -> None:
-        if callback is None:
-            return
-        try:
-            callback(update)
-        except Exception as exc:
-            logger.exception("a LiveFrame callback raised; the feed goes on")
-            self._report(exc)
-
-    def _report(self, error: Exception) -> None:
-        if self._on_error is None:
-            return
-        try:
-            self._on_error(error)
-        except Exception:
-            logger.exception("the LiveFrame on_error callback raised")
 
     # --- notebooks -----------------------------------------------------------------------
 
-    def show(self, display: DisplayFunction | None = None) -> DisplayHandle:
-        """Display the newest rows and keep them fresh while the feed runs.
-
-        Refreshes come from tvframe's loop at most once per ``refresh`` seconds and only when
-        something changed; the kernel is never blocked. ``display`` defaults to
-        ``IPython.display.display``. Notebooks call this through ``_ipython_display_``.
-
-        Example:
-            >>> def show_in_notebook(lf: LiveFrame) -> None:
-            ...     lf.show()          # what evaluating `lf` in a cell does
-        """
-        home = self._home if self._home is not None else shared_loop()
-        refresher = Refresher(self._view, home.loop, interval=self._refresh, display=display)
-        with self._lock:
-            # Registered before it starts, so a stop that comes meanwhile still closes it.
-            follow = self._running
-            self._refreshers.append(refresher)
-        try:
-            return refresher.show(follow=follow)
-        except BaseException:
-            with self._lock:
-                self._refreshers.remove(refresher)
-            raise
-
-    def _ipython_display_(self) -> None:
-        self.show()
-
-    def _repr_html_(self) -> str:
-        with self._lock:
-            version = self._version
-        return self._html.get(version)
-
-    def _notify_displays(self) -> None:
-        with self._lock:
-            refreshers = list(self._refreshers)
-        for refresher in refreshers:
-            refresher.notify()
-
-    def _view(self) -> _View:
-        return _View(self._render_html(), self._text())
-
     def _text(self) -> str:
-        state = "running" if self._running else "stopped"
         return (
-            f"<LiveFrame {', '.join(self._symbols)} {self._interval.text} {state}, "
+            f"<LiveFrame {', '.join(self._symbols)} {self._interval.text} {self._state_text()}, "
             f"{len(self)} rows>"
         )
 
-    def _render_html(self) -> str:
+    def _table_html(self) -> tuple[str, Collection[str]]:
         rows = max(2, _VIEW_ROWS // len(self._symbols))
         parts, meta = self._snapshot(last=rows)
         if self._backend == "polars":
             table = bars_frame(parts, "polars", multi=self._multi, tz=meta.tz)._repr_html_()
         else:
             table = bars_frame(parts, "pandas", multi=self._multi, tz=meta.tz).to_html()
-        failed = f" · failed: {html.escape(', '.join(meta.failed))}" if meta.failed else ""
-        header = html.escape(self._text()) + failed
-        updated = time.strftime("%H:%M:%S")
-        return f"<div><small>{header} · shown {updated}</small>{table}</div>"
+        return table, list(meta.failed)
 
 
 # --- construction ------------------------------------------------------------------------
@@ -896,18 +385,6 @@ def _check_max_bars(max_bars: int | None, n_bars: int) -> int | None:
             f"max_bars={max_bars!r} must be an integer of at least n_bars ({n_bars}), or None"
         )
     return max_bars
-
-
-def _check_positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidArgumentError(f"{name}={value!r} must be a positive number of seconds")
-    return float(value)
-
-
-def _check_callback(name: str, callback: _C | None) -> _C | None:
-    if callback is not None and not callable(callback):
-        raise InvalidArgumentError(f"{name}={callback!r} is not callable")
-    return callback
 
 
 def _initial_capacity(n_bars: int) -> int:

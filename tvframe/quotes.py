@@ -51,9 +51,11 @@ __all__ = [
     "QUOTE_FIELDS",
     "QuoteColumn",
     "aquote",
+    "check_fields",
     "quote",
     "quote_session_calls",
     "quotes_frame",
+    "server_fields",
 ]
 
 logger = logging.getLogger(__name__)
@@ -311,8 +313,13 @@ async def _snapshot(
     return {keys[key]: values for key, values in route.values.items()}, failures
 
 
-def _check_fields(fields: str | Sequence[str] | None) -> list[str]:
-    """Column names for the frame; one string is one name."""
+def check_fields(fields: str | Sequence[str] | None) -> list[str]:
+    """Validate ``fields=``: the frame's column names (one string is one name).
+
+    Example:
+        >>> check_fields("last")
+        ['last']
+    """
     if fields is None:
         return list(QUOTE_COLUMNS)
     names = [fields] if isinstance(fields, str) else list(fields)
@@ -323,6 +330,16 @@ def _check_fields(fields: str | Sequence[str] | None) -> list[str]:
             "fields such as 'rtc'; 'symbol' is always the first column"
         )
     return list(dict.fromkeys(names))
+
+
+def server_fields(columns: Sequence[str]) -> list[str]:
+    """The quote fields to ask the server for, to fill ``columns`` (raw names pass through).
+
+    Example:
+        >>> server_fields(["last", "change", "rtc"])
+        ['lp', 'ch', 'rtc']
+    """
+    return list(dict.fromkeys(QUOTE_COLUMNS[c].field if c in QUOTE_COLUMNS else c for c in columns))
 
 
 async def _quote(
@@ -337,11 +354,10 @@ async def _quote(
 ) -> pd.DataFrame | pl.DataFrame:
     parsed = parse_symbols(symbols)
     chosen = check_backend(backend)
-    columns = _check_fields(fields)
+    columns = check_fields(fields)
     check_choice("session", session, SESSIONS)
     check_errors(errors)
-    wanted = list(dict.fromkeys((QUOTE_COLUMNS[c].field if c in QUOTE_COLUMNS else c)
-                                for c in columns))  # fmt: skip
+    wanted = server_fields(columns)
     quotes, failures = await with_client(
         url, token, timeout, lambda client: _snapshot(client, parsed, wanted, session, timeout)
     )
