@@ -65,3 +65,6 @@ def test_live_notebook_table_refreshes_itself() -> None:
     # The display was refreshed after the five simulated minutes: it shows the last bars.
     assert "2026-11-02 15:05:00+00:00" in html and "stopped" in html
     assert texts(nb.cells[5]).strip().isdigit() and int(texts(nb.cells[5])) >= 1
+    [table] = [out for out in nb.cells[7].outputs if out.get("output_type") == "display_data"]
+    assert "stopped" in table["data"]["text/html"]  # refreshed in place until the stop
+    assert "NASDAQ:AAPL" in texts(nb.cells[8]) and "bid" in texts(nb.cells[8])
