@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 ErrorCallback = Callable[[Exception], object]
 _C = TypeVar("_C", bound=Callable[..., object])
 _F = TypeVar("_F", bound="LiveFeed[Any]")
+_T = TypeVar("_T")
 
 # Seconds stop() waits for the server to acknowledge deleted sessions.
 _CLOSE_TIMEOUT = 5.0
@@ -273,7 +274,7 @@ class LiveFeed(ABC, Generic[U]):
         Example:
             >>> async def print_closes(lf: "LiveFrame") -> None:
             ...     async for update in lf.updates():
-            ...         if update.closed:
+            ...         if update.closed and isinstance(update, BarUpdate):  # not indicators
             ...             print(update.symbol, update.bar.close)
         """
         queue = LiveUpdates(self._coalescing, max_backlog)
@@ -293,7 +294,7 @@ class LiveFeed(ABC, Generic[U]):
 
     # --- callbacks -------------------------------------------------------------------------
 
-    def _call(self, callback: Callable[[U], object] | None, update: U) -> None:
+    def _call(self, callback: Callable[[_T], object] | None, update: _T) -> None:
         if callback is None:
             return
         try:

@@ -1,22 +1,27 @@
 """LiveFrame: a DataFrame that fills from history, then grows as bars form and close.
 
 Rules of this module:
-- only what is about bars lives here; the feed itself (loop, callbacks, ``updates()``,
-  display, stop) is :class:`~tvframe.livefeed.LiveFeed`'s;
+- only what is about bars (and the indicators computed on them) lives here; the feed itself
+  (loop, callbacks, ``updates()``, display, stop) is :class:`~tvframe.livefeed.LiveFeed`'s;
 - bars are stored in :class:`~tvframe.buffer.BarBuffer` columns, one per symbol, under the
   feed's one lock: no Python object per stored bar, never a torn row or a half-appended bar;
+  indicator values are extra columns of the same buffer, written into the row of the bar
+  they belong to (found by time), NaN on a new bar until its value comes;
 - reconnects are the :class:`~tvframe.stream.Stream`'s business: it delivers every bar closed
-  exactly once and in order, so the frame has no gap and no duplicate across them.
+  exactly once and in order, and every indicator's final values once per bar after it, so
+  the frame has no gap and no duplicate across them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import warnings
-from collections.abc import Callable, Collection, Iterable
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pydantic import SecretStr
 
@@ -30,28 +35,40 @@ from tvframe.errors import (
     TvFrameError,
     TvTimeoutError,
 )
-from tvframe.events import BarUpdate, StreamEvent, SymbolFailed
+from tvframe.events import BarUpdate, IndicatorUpdate, StreamEvent, SymbolFailed
 from tvframe.frames import Backend, bars_frame, check_backend, check_tz, resolve_tz
+from tvframe.indicators import IndicatorSpec
 from tvframe.intervals import Interval, parse_interval
 from tvframe.livefeed import ErrorCallback, LiveFeed, check_callback
-from tvframe.liveupdates import BAR_COALESCING, DEFAULT_MAX_BACKLOG, LiveUpdates, wake_future
+from tvframe.liveupdates import (
+    DEFAULT_MAX_BACKLOG,
+    FRAME_COALESCING,
+    FrameUpdate,
+    LiveUpdates,
+    wake_future,
+)
 from tvframe.loop import shared_loop
 from tvframe.meta import FrameMeta
 from tvframe.models import SymbolInfo
 from tvframe.pool import on_shared_loop
 from tvframe.protocol.messages import Bars
+from tvframe.studies import IndicatorLike, check_indicators, resolve_indicators
 from tvframe.symbols import Symbol, parse_symbols
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
     import polars as pl
 
     from tvframe.stream import Stream
 
-__all__ = ["DEFAULT_MAX_BACKLOG", "LiveFrame", "LiveUpdates", "alive", "live"]
+__all__ = ["DEFAULT_MAX_BACKLOG", "FrameUpdate", "LiveFrame", "LiveUpdates", "alive", "live"]
 
-#: A callback given a bar update (``on_bar``, ``on_update``).
-UpdateCallback = Callable[[BarUpdate], object]
+#: A callback given a closed bar (``on_bar``).
+BarCallback = Callable[[BarUpdate], object]
+#: A callback given every update (``on_update``): bar updates and indicator values.
+UpdateCallback = Callable[[FrameUpdate], object]
 
 # Rows per symbol the notebook view shows (fewer per symbol when there are many).
 _VIEW_ROWS = 10
@@ -66,7 +83,43 @@ class _Waiter:
     satisfied: bool = field(default=False)
 
 
-class LiveFrame(LiveFeed[BarUpdate]):
+@dataclass(eq=False)
+class _Progress:
+    """How far one symbol's indicators are (touched under the frame's lock).
+
+    A closed bar is counted (for :meth:`LiveFrame.wait`) once every indicator has delivered
+    its final values up to that bar's time.
+    """
+
+    loading: set[IndicatorSpec]  # indicators whose history values are not all in yet
+    closed_upto: dict[IndicatorSpec, float]  # newest bar time with final values, by indicator
+    uncounted: deque[float] = field(default_factory=deque)  # closed bars awaiting their values
+
+    @classmethod
+    def of(cls, specs: Iterable[IndicatorSpec]) -> _Progress:
+        specs = tuple(specs)
+        return cls(set(specs), dict.fromkeys(specs, -math.inf))
+
+    def count(self) -> int:
+        """Closed bars whose every indicator value is now final; they leave the waiting list."""
+        upto = min(self.closed_upto.values(), default=math.inf)
+        done = 0
+        while self.uncounted and self.uncounted[0] <= upto:
+            self.uncounted.popleft()
+            done += 1
+        return done
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Every symbol's rows, bars and indicator columns, taken at one instant."""
+
+    parts: list[tuple[str, Bars]]
+    extra: list[dict[str, npt.NDArray[np.float64]]]
+    meta: FrameMeta
+
+
+class LiveFrame(LiveFeed[FrameUpdate]):
     """A DataFrame that grows live: history first, then every bar as it forms and closes.
 
     Make one with :func:`live` (or ``await`` :func:`alive`). The feed runs on tvframe's
@@ -76,15 +129,22 @@ class LiveFrame(LiveFeed[BarUpdate]):
     columns), with :class:`~tvframe.meta.FrameMeta` attached. The forming bar is the last row of
     each symbol and changes in place; a closed bar is appended once. Reconnects are invisible.
 
-    Callbacks (``on_update`` for every change, forming bars included, then ``on_bar`` for each
-    closed bar) see live changes only, not the history fill, and run on tvframe's loop thread:
+    With ``indicators=``, each indicator's columns follow ``volume`` as in
+    :func:`tvframe.history` (``rsi_14`` …), computed by the server: a row's values are its own
+    bar's, NaN from the moment the bar appears until its first value comes; the forming bar's
+    values change with it, and a closed bar's become final shortly after it closes.
+
+    Callbacks (``on_update`` for every change, forming bars included, and for every
+    :class:`~tvframe.events.IndicatorUpdate`, each after its bar's update; then ``on_bar`` for
+    each closed bar) see live changes only, not the history fill, and run on tvframe's loop thread:
     they must not block, and a sync tvframe call inside one raises a clear error (use the
     async API there). What a callback raises is logged and passed to ``on_error``; the feed
     goes on. ``on_error`` also hears of symbols the server refuses (they are in
     :attr:`failed`; the others go on) and of the error that ends the feed (:attr:`error`).
 
     Scripts block with :meth:`wait` (``await`` :meth:`await_bars` in async code; when either
-    returns, ``on_bar`` has run for those bars); async code can iterate :meth:`updates`. In a
+    returns, ``on_bar`` has run for those bars and their indicator values are final); async
+    code can iterate :meth:`updates` (bar and indicator updates, as ``on_update`` gets). In a
     notebook, displaying the frame shows its newest rows and refreshes them from the loop at
     most every ``refresh`` seconds, only when something changed. :meth:`stop` (or leaving a
     ``with`` / ``async with`` block, or the interpreter's exit) ends the feed; the data stays.
@@ -92,12 +152,13 @@ class LiveFrame(LiveFeed[BarUpdate]):
     Example:
         >>> import tvframe as tv
         >>> from tvframe.liveframe import live
-        >>> with tv.sim.running() as sim, live("BINANCE:BTCUSDT", "1m", 100) as lf:
+        >>> with tv.sim.running() as sim, live("BINANCE:BTCUSDT", "1m", 100,
+        ...                                     indicators=["RSI"]) as lf:
         ...     _ = sim.advance(120)
         ...     lf.wait(bars=2, timeout=10)
         ...     df = lf.to_pandas()
-        >>> len(df), lf.running
-        (102, False)
+        >>> len(df), df.columns[-1], lf.running
+        (102, 'rsi_14', False)
     """
 
     _FIRST_DATA = "history"
@@ -113,7 +174,8 @@ class LiveFrame(LiveFeed[BarUpdate]):
         tz: str = "UTC",
         session: str = "regular",
         adjustment: str = "splits",
-        on_bar: UpdateCallback | None = None,
+        indicators: IndicatorLike | Sequence[IndicatorLike] = (),
+        on_bar: BarCallback | None = None,
         on_update: UpdateCallback | None = None,
         on_error: ErrorCallback | None = None,
         refresh: float = DEFAULT_REFRESH,
@@ -131,9 +193,11 @@ class LiveFrame(LiveFeed[BarUpdate]):
         self._tz = check_tz(tz)
         self._session = check_choice("session", session, SESSIONS)
         self._adjustment = check_choice("adjustment", adjustment, ADJUSTMENTS)
+        # Pine specs get their columns when resolved, as the feed opens (_subscribe).
+        self._specs = check_indicators(indicators)
         self._on_bar = check_callback("on_bar", on_bar)
         super().__init__(
-            names, backend=chosen, coalescing=BAR_COALESCING, on_update=on_update,
+            names, backend=chosen, coalescing=FRAME_COALESCING, on_update=on_update,
             on_error=on_error, refresh=refresh, url=url, token=token, timeout=timeout,
         )  # fmt: skip
 
@@ -141,7 +205,9 @@ class LiveFrame(LiveFeed[BarUpdate]):
             s: BarBuffer(self._max_bars, capacity=_initial_capacity(self._n_bars), lock=self._lock)
             for s in self._symbols
         }
+        # Closed bars per symbol whose indicator values are final (all of them, without any).
         self._closed_counts = dict.fromkeys(self._symbols, 0)
+        self._progress = {s: _Progress.of(self._specs) for s in self._symbols}
         # Closed bars per symbol when the last wait returned (when its history was in, before).
         self._seen: dict[str, int] = {}
         # Rows each symbol's history brought, keyed by the symbols whose history is in.
@@ -164,16 +230,21 @@ class LiveFrame(LiveFeed[BarUpdate]):
     # --- snapshots -----------------------------------------------------------------------
 
     def _frame(self, backend: Backend) -> pd.DataFrame | pl.DataFrame:
-        parts, meta = self._snapshot()
-        return bars_frame(parts, backend, meta=meta, multi=self._multi, tz=meta.tz)
+        snap = self._snapshot()
+        return bars_frame(snap.parts, backend, meta=snap.meta, multi=self._multi,
+                          tz=snap.meta.tz, extra=snap.extra)  # fmt: skip
 
-    def _snapshot(self, last: int | None = None) -> tuple[list[tuple[str, Bars]], FrameMeta]:
+    def _snapshot(self, last: int | None = None) -> _Snapshot:
         with self._lock:
-            parts = [(s, buffer.snapshot(last)) for s, buffer in self._buffers.items()]
+            columns = {s: buffer.snapshot_columns(last) for s, buffer in self._buffers.items()}
             infos = {s: self._infos[s] for s in self._symbols if s in self._infos}
             failed = {s: str(error) for s, error in self._failed.items()}
         zone = resolve_tz(self._tz, infos)
-        return parts, FrameMeta(self._interval.text, zone, infos, failed)
+        return _Snapshot(
+            [(s, bars) for s, (bars, _) in columns.items()],
+            [extra for _, extra in columns.values()],
+            FrameMeta(self._interval.text, zone, infos, failed),
+        )
 
     # --- waiting -------------------------------------------------------------------------
 
@@ -183,7 +254,7 @@ class LiveFrame(LiveFeed[BarUpdate]):
 
         Counting from the last return rather than from the call means a loop of ``wait()``
         and work never misses a bar that closed during the work. :meth:`await_bars` shares
-        the count.
+        the count. With indicators, a bar counts once its indicator values are final too.
 
         Raises:
             TvTimeoutError: not within ``timeout`` seconds.
@@ -286,14 +357,25 @@ class LiveFrame(LiveFeed[BarUpdate]):
 
     # --- the feed (loop thread) ----------------------------------------------------------
 
+    async def _subscribe(self, client: Client) -> Stream:
+        # Resolved first, so that the frame's columns follow the order asked for, Pine
+        # columns included, as in history.
+        specs = await resolve_indicators(self._specs, client.url, client.timeout)
+        with self._lock:
+            self._specs = specs
+            self._progress = {s: _Progress.of(specs) for s in self._symbols}
+            for buffer in self._buffers.values():
+                buffer.add_columns(column for spec in specs for column in spec.columns)
+        return await super()._subscribe(client)
+
     def _new_stream(self, client: Client) -> Stream:
         return client.stream(
             self._symbols, self._interval, n_bars=self._n_bars,
-            adjustment=self._adjustment, session=self._session,
+            adjustment=self._adjustment, session=self._session, indicators=self._specs,
         )  # fmt: skip
 
     def _arrived(self) -> Collection[str]:
-        return self._loaded_rows.keys()
+        return [s for s in self._loaded_rows if not self._progress[s].loading]
 
     def _loaded(self) -> None:
         with self._lock:
@@ -317,6 +399,8 @@ class LiveFrame(LiveFeed[BarUpdate]):
     def _on_data(self, event: StreamEvent) -> None:
         if isinstance(event, BarUpdate):
             self._on_bar_update(event)
+        elif isinstance(event, IndicatorUpdate):
+            self._on_indicator_update(event)
 
     def _on_bar_update(self, update: BarUpdate) -> None:
         bar, symbol = update.bar, update.symbol
@@ -327,23 +411,63 @@ class LiveFrame(LiveFeed[BarUpdate]):
             buffer.upsert(bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume)
             live = symbol in self._loaded_rows
             if not (live or update.closed):
-                # The stream's first forming bar ends the symbol's history fill.
+                # The stream's first forming bar ends the symbol's bars' history fill.
                 self._loaded_rows[symbol] = len(buffer)
-                self._seen[symbol] = self._closed_counts[symbol]
+                self._note_arrival(symbol)
             self._remember_info(symbol)
             self._version += 1
         if live:
-            self._publish(update)
-            self._call(self._on_update, update)
+            self._deliver(update)
             if update.closed:
                 self._call(self._on_bar, update)
         if update.closed:
             # Counted after the callbacks: when wait() returns, on_bar has seen those bars.
             with self._lock:
-                self._closed_counts[symbol] += 1
-            self._wake_waiters(ended=False)
+                self._progress[symbol].uncounted.append(bar.time)
+            self._count_closed(symbol)
         self._check_loaded()
         self._notify_displays()
+
+    def _on_indicator_update(self, update: IndicatorUpdate) -> None:
+        symbol, spec = update.symbol, update.spec
+        with self._lock:
+            buffer = self._buffers.get(symbol)
+            if buffer is None:
+                return
+            progress = self._progress[symbol]
+            live = symbol in self._loaded_rows and spec not in progress.loading
+            # Plots beyond the spec's known columns are kept, as history keeps them.
+            buffer.add_columns(update.values)
+            buffer.set_extra(update.time, update.values)
+            if not update.closed:
+                # The study's first forming value ends its history fill.
+                progress.loading.discard(spec)
+                self._note_arrival(symbol)
+            self._version += 1
+        if live:
+            self._deliver(update)
+        if update.closed:
+            with self._lock:
+                progress.closed_upto[spec] = update.time
+            self._count_closed(symbol)
+        self._check_loaded()
+        self._notify_displays()
+
+    def _deliver(self, update: FrameUpdate) -> None:
+        self._publish(update)
+        self._call(self._on_update, update)
+
+    def _note_arrival(self, symbol: str) -> None:
+        """Start the wait count of ``symbol`` once its whole history is in (lock held)."""
+        if symbol not in self._seen and symbol in self._arrived():
+            self._seen[symbol] = self._closed_counts[symbol]
+
+    def _count_closed(self, symbol: str) -> None:
+        with self._lock:
+            counted = self._progress[symbol].count()
+            self._closed_counts[symbol] += counted
+        if counted:
+            self._wake_waiters(ended=False)
 
     def _remember_info(self, symbol: str) -> None:
         if symbol not in self._infos and self._stream is not None:
@@ -366,12 +490,14 @@ class LiveFrame(LiveFeed[BarUpdate]):
 
     def _table_html(self) -> tuple[str, Collection[str]]:
         rows = max(2, _VIEW_ROWS // len(self._symbols))
-        parts, meta = self._snapshot(last=rows)
+        snap = self._snapshot(last=rows)
+        frame = bars_frame(snap.parts, self._backend, multi=self._multi, tz=snap.meta.tz,
+                           extra=snap.extra)  # fmt: skip
         if self._backend == "polars":
-            table = bars_frame(parts, "polars", multi=self._multi, tz=meta.tz)._repr_html_()
+            table = cast("pl.DataFrame", frame)._repr_html_()
         else:
-            table = bars_frame(parts, "pandas", multi=self._multi, tz=meta.tz).to_html()
-        return table, list(meta.failed)
+            table = cast("pd.DataFrame", frame).to_html()
+        return table, list(snap.meta.failed)
 
 
 # --- construction ------------------------------------------------------------------------
@@ -401,7 +527,8 @@ async def _live(
     tz: str,
     session: str,
     adjustment: str,
-    on_bar: UpdateCallback | None,
+    indicators: IndicatorLike | Sequence[IndicatorLike],
+    on_bar: BarCallback | None,
     on_update: UpdateCallback | None,
     on_error: ErrorCallback | None,
     refresh: float,
@@ -412,8 +539,8 @@ async def _live(
     # The constructor checks every argument, before the first byte is sent.
     frame = LiveFrame(
         symbols, interval, n_bars, max_bars=max_bars, backend=backend, tz=tz, session=session,
-        adjustment=adjustment, on_bar=on_bar, on_update=on_update, on_error=on_error,
-        refresh=refresh, url=url, token=token, timeout=timeout,
+        adjustment=adjustment, indicators=indicators, on_bar=on_bar, on_update=on_update,
+        on_error=on_error, refresh=refresh, url=url, token=token, timeout=timeout,
     )  # fmt: skip
     return await frame._open()
 
@@ -428,7 +555,8 @@ def live(
     tz: str = "UTC",
     session: str = "regular",
     adjustment: str = "splits",
-    on_bar: UpdateCallback | None = None,
+    indicators: IndicatorLike | Sequence[IndicatorLike] = (),
+    on_bar: BarCallback | None = None,
     on_update: UpdateCallback | None = None,
     on_error: ErrorCallback | None = None,
     refresh: float = DEFAULT_REFRESH,
@@ -451,8 +579,12 @@ def live(
         tz: ``"UTC"``, ``"exchange"`` or an IANA zone for the ``time`` column.
         session: ``"regular"`` or ``"extended"``.
         adjustment: ``"splits"`` or ``"dividends"``.
+        indicators: TradingView studies the server computes on the same bars, as columns
+            after ``volume``, exactly as in :func:`tvframe.history`: names at their defaults
+            (``"RSI"``) or :func:`tvframe.indicator` specs; NaN on a bar until its value comes.
         on_bar: called with each closed :class:`~tvframe.events.BarUpdate` (loop thread).
-        on_update: called with every update, forming bars included (loop thread).
+        on_update: called with every update, forming bars included, and with each
+            :class:`~tvframe.events.IndicatorUpdate` after its bar's update (loop thread).
         on_error: called with what a callback raised, a refused symbol's error, or the
             error that ended the feed.
         refresh: seconds between two refreshes of a notebook display.
@@ -465,8 +597,12 @@ def live(
             refused by the server.
         InvalidIntervalError: bad interval spelling (before any network call).
         InvalidArgumentError: ``n_bars``, ``max_bars``, ``backend``, ``tz``, ``session``,
-            ``adjustment``, ``refresh`` or ``timeout`` out of range (before any network call).
-        TvTimeoutError: the history did not arrive within ``timeout``.
+            ``adjustment``, ``indicators``, ``refresh`` or ``timeout`` out of range (before any
+            network call; a Pine spec's inputs are checked against its metadata before the
+            series opens).
+        StudyError: the server refused an indicator (naming it, its inputs and the reason).
+        TvTimeoutError: the history (bars and indicator values) did not arrive within
+            ``timeout``.
 
     Warns:
         ShortHistoryWarning: a symbol's history brought fewer than ``n_bars`` bars (the
@@ -483,8 +619,8 @@ def live(
         (FrozenList(['symbol', 'time']), 102)
     """
     return shared_loop().run(
-        _live(symbols, interval, n_bars, max_bars, backend, tz, session, adjustment, on_bar,
-              on_update, on_error, refresh, url, token, timeout)
+        _live(symbols, interval, n_bars, max_bars, backend, tz, session, adjustment, indicators,
+              on_bar, on_update, on_error, refresh, url, token, timeout)
     )  # fmt: skip
 
 
@@ -498,7 +634,8 @@ async def alive(
     tz: str = "UTC",
     session: str = "regular",
     adjustment: str = "splits",
-    on_bar: UpdateCallback | None = None,
+    indicators: IndicatorLike | Sequence[IndicatorLike] = (),
+    on_bar: BarCallback | None = None,
     on_update: UpdateCallback | None = None,
     on_error: ErrorCallback | None = None,
     refresh: float = DEFAULT_REFRESH,
@@ -515,6 +652,6 @@ async def alive(
         ...         print(lf.to_pandas().tail(2))
     """
     return await on_shared_loop(
-        _live(symbols, interval, n_bars, max_bars, backend, tz, session, adjustment, on_bar,
-              on_update, on_error, refresh, url, token, timeout)
+        _live(symbols, interval, n_bars, max_bars, backend, tz, session, adjustment, indicators,
+              on_bar, on_update, on_error, refresh, url, token, timeout)
     )  # fmt: skip

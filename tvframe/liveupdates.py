@@ -3,9 +3,10 @@
 Rules of this module:
 - the feed (tvframe's loop thread) puts, one reader (any loop, any thread) takes; a lock
   guards the queue, and the reader's future is resolved on the reader's own loop;
-- a reader that is behind never makes the feed wait: an unread update of a symbol folds the
-  newer one in when the :class:`Coalescing` policy allows, so memory grows only with updates
-  that must not be lost (closed bars); past ``max_backlog`` the iterator ends itself.
+- a reader that is behind never makes the feed wait: an unread update folds in a newer one of
+  the same key (a symbol's bar, a symbol's indicator, a symbol's quote) when the
+  :class:`Coalescing` policy allows, so memory grows only with updates that must not be lost
+  (closed bars and their indicator values); past ``max_backlog`` the iterator ends itself.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeAlias, TypeVar
 
 from tvframe.errors import InvalidArgumentError, TvFrameError
-from tvframe.events import BarUpdate, QuoteUpdate
+from tvframe.events import BarUpdate, IndicatorUpdate, QuoteUpdate
 
 __all__ = [
     "BAR_COALESCING",
     "DEFAULT_MAX_BACKLOG",
+    "FRAME_COALESCING",
     "QUOTE_COALESCING",
     "Coalescing",
+    "FrameUpdate",
     "LiveUpdates",
     "SymbolUpdate",
     "check_max_backlog",
@@ -39,7 +42,8 @@ DEFAULT_MAX_BACKLOG = 10_000
 
 
 class SymbolUpdate(Protocol):
-    """An update about one symbol (:class:`~tvframe.events.BarUpdate`, ``QuoteUpdate``)."""
+    """An update about one symbol (:class:`~tvframe.events.BarUpdate`, ``IndicatorUpdate``,
+    ``QuoteUpdate``)."""
 
     @property
     def symbol(self) -> str:
@@ -47,6 +51,10 @@ class SymbolUpdate(Protocol):
 
 
 U = TypeVar("U", bound=SymbolUpdate)
+
+#: What a LiveFrame delivers: its bars' updates, and its indicators' values on those bars.
+FrameUpdate: TypeAlias = BarUpdate | IndicatorUpdate
+_F = TypeVar("_F", bound=FrameUpdate)
 
 
 def _resolve_future(future: asyncio.Future[None]) -> None:
@@ -72,14 +80,20 @@ def wake_future(future: asyncio.Future[None]) -> None:
         logger.debug("a waiter's event loop is closed; nobody is left to wake")
 
 
+def _by_symbol(update: SymbolUpdate) -> Hashable:
+    return update.symbol
+
+
 @dataclass(frozen=True)
 class Coalescing(Generic[U]):
-    """How an unread update of a symbol takes in a newer update of the same symbol.
+    """How an unread update takes in a newer update of the same key.
 
     Attributes:
         merge: ``(unread, newer)`` -> the update that replaces the unread one in its place in
             the queue, or ``None`` when the newer one must queue behind it.
         holds: whether later updates may still fold into this one once it is queued.
+        key: what updates fold by: only updates of one key ever fold together (default:
+            the symbol).
 
     Example:
         >>> latest = Coalescing(merge=lambda old, new: new, holds=lambda update: True)
@@ -89,17 +103,28 @@ class Coalescing(Generic[U]):
 
     merge: Callable[[U, U], U | None]
     holds: Callable[[U], bool]
+    key: Callable[[U], Hashable] = _by_symbol
 
 
-def _merge_bars(unread: BarUpdate, newer: BarUpdate) -> BarUpdate | None:
-    # A closed bar takes the unread forming update's place only if it closes that same bar.
-    if newer.closed and newer.bar.time != unread.bar.time:
+def _bar_time(update: FrameUpdate) -> float:
+    return update.bar.time if isinstance(update, BarUpdate) else update.time
+
+
+def _merge_forming(unread: _F, newer: _F) -> _F | None:
+    # A closed update takes the unread forming one's place only if it closes that same bar.
+    if newer.closed and _bar_time(newer) != _bar_time(unread):
         return None
     return newer
 
 
-def _is_forming(update: BarUpdate) -> bool:
+def _is_forming(update: FrameUpdate) -> bool:
     return not update.closed
+
+
+def _frame_key(update: FrameUpdate) -> Hashable:
+    if isinstance(update, IndicatorUpdate):
+        return ("indicator", update.symbol, update.spec)
+    return ("bar", update.symbol)
 
 
 def _merge_quotes(unread: QuoteUpdate, newer: QuoteUpdate) -> QuoteUpdate:
@@ -113,7 +138,10 @@ def _always(update: QuoteUpdate) -> bool:
 
 #: Bars: a forming bar's unread update is replaced by the newer state of the same bar (or by
 #: its close); closed bars are never folded, so none is ever dropped.
-BAR_COALESCING: Coalescing[BarUpdate] = Coalescing(_merge_bars, _is_forming)
+BAR_COALESCING: Coalescing[BarUpdate] = Coalescing(_merge_forming, _is_forming)
+#: A LiveFrame's bars and indicator values: each folds as :data:`BAR_COALESCING` says, bars per
+#: symbol and indicator values per (symbol, indicator), so a bar never folds into an indicator.
+FRAME_COALESCING: Coalescing[FrameUpdate] = Coalescing(_merge_forming, _is_forming, _frame_key)
 #: Quotes: one unread update per symbol, holding the newest quote and every field that changed.
 QUOTE_COALESCING: Coalescing[QuoteUpdate] = Coalescing(_merge_quotes, _always)
 
@@ -135,9 +163,10 @@ class LiveUpdates(Generic[U]):
     ``LiveQuotes.updates()``.
 
     Policy: a slow reader skips intermediate states only. An unread update is folded with a
-    newer one of the same symbol as ``coalescing`` says: bars coalesce per (symbol, bar time)
-    while the bar forms, and a closed bar is never dropped; quotes coalesce per symbol, the
-    folded update naming every field either one changed. An iterator more than
+    newer one of the same key as ``coalescing`` says: bars coalesce per (symbol, bar time)
+    while the bar forms, and a closed bar is never dropped; a LiveFrame's indicator values
+    likewise per (symbol, indicator, bar time), closed values never dropped; quotes coalesce
+    per symbol, the folded update naming every field either one changed. An iterator more than
     ``max_backlog`` updates behind ends with :class:`~tvframe.errors.TvFrameError` (the feed
     still has every value). Iteration ends when the feed stops (raising its error, if it
     ended with one).
@@ -145,7 +174,8 @@ class LiveUpdates(Generic[U]):
     Example:
         >>> async def follow(lf: "LiveFrame") -> None:
         ...     async for update in lf.updates():
-        ...         print(update.symbol, update.bar.close, update.closed)
+        ...         if isinstance(update, BarUpdate):  # else an IndicatorUpdate
+        ...             print(update.symbol, update.bar.close, update.closed)
     """
 
     def __init__(self, coalescing: Coalescing[U], max_backlog: int = DEFAULT_MAX_BACKLOG) -> None:
@@ -154,7 +184,7 @@ class LiveUpdates(Generic[U]):
         self._lock = threading.Lock()
         # A slot is a one-item list, so an unread update can be replaced in place.
         self._items: deque[list[U]] = deque()
-        self._foldable: dict[str, list[U]] = {}
+        self._foldable: dict[Hashable, list[U]] = {}
         self._waiter: asyncio.Future[None] | None = None
         self._ended = False
         self._error: Exception | None = None
@@ -196,8 +226,9 @@ class LiveUpdates(Generic[U]):
     def _pop(self) -> U:
         slot = self._items.popleft()
         update = slot[0]
-        if self._foldable.get(update.symbol) is slot:
-            del self._foldable[update.symbol]
+        key = self._coalescing.key(update)
+        if self._foldable.get(key) is slot:
+            del self._foldable[key]
         return update
 
     def _put(self, update: U) -> None:
@@ -210,7 +241,7 @@ class LiveUpdates(Generic[U]):
                 slot = [update]
                 self._items.append(slot)
                 if self._coalescing.holds(update):
-                    self._foldable[update.symbol] = slot
+                    self._foldable[self._coalescing.key(update)] = slot
                 self._wake()
         if overflow:
             self._end(
@@ -221,14 +252,15 @@ class LiveUpdates(Generic[U]):
             )
 
     def _fold(self, update: U) -> bool:
-        """Fold ``update`` into the symbol's unread update, if the policy allows."""
-        slot = self._foldable.get(update.symbol)
+        """Fold ``update`` into the unread update of its key, if the policy allows."""
+        key = self._coalescing.key(update)
+        slot = self._foldable.get(key)
         if slot is None:
             return False
         merged = self._coalescing.merge(slot[0], update)
         if merged is None or not self._coalescing.holds(merged):
-            # Later updates of the symbol queue behind this one.
-            del self._foldable[update.symbol]
+            # Later updates of the key queue behind this one.
+            del self._foldable[key]
         if merged is None:
             return False
         slot[0] = merged

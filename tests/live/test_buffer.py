@@ -1,4 +1,5 @@
-"""BarBuffer: columnar storage, amortised growth, max_bars, whole-row snapshots across threads."""
+"""BarBuffer: columnar storage, amortised growth, max_bars, whole-row snapshots across threads,
+extra (indicator) columns that stay with their rows."""
 
 from __future__ import annotations
 
@@ -139,3 +140,76 @@ def test_snapshots_from_another_thread_see_whole_rows() -> None:
     assert not problems, problems[:3]
     assert seen["snapshots"] > 1
     assert len(buf) == 5_000
+
+
+def test_extra_columns_stay_with_their_rows_through_growth_and_compaction() -> None:
+    buf = BarBuffer(max_bars=5, capacity=2, extra=["x"])
+    for t in range(50):
+        buf.upsert(*bar(float(t)))
+        _, fresh = buf.snapshot_columns(last=1)
+        # Storage rows are reused after compaction: a new bar must not show an old value.
+        assert np.isnan(fresh["x"][0]), t
+        assert buf.set_extra(float(t), {"x": 10.0 * t})
+        if t:
+            assert buf.set_extra(t - 1.0, {"x": 10.0 * (t - 1) + 1})  # an older row, by time
+        bars, extra = buf.snapshot_columns()
+        want = 10.0 * bars.time + 1
+        want[-1] -= 1
+        np.testing.assert_array_equal(extra["x"], want, err_msg=f"after bar {t}")
+    assert bars.time.tolist() == [45.0, 46.0, 47.0, 48.0, 49.0]
+    assert buf.capacity <= 4 * 5  # compacted, not grown without bound
+    assert not buf.set_extra(44.0, {"x": 1.0})  # dropped by max_bars
+    assert not buf.set_extra(50.0, {"x": 1.0})  # no such bar yet
+    assert not buf.set_extra(45.5, {"x": 1.0})
+    np.testing.assert_array_equal(buf.snapshot_columns()[1]["x"], extra["x"])
+
+
+def test_extra_columns_added_later_are_nan_on_stored_rows() -> None:
+    buf = BarBuffer(extra=["a"])
+    for t in (60.0, 120.0):
+        buf.append(*bar(t))
+    buf.set_extra(60.0, {"a": 1.0})
+    buf.add_columns(["b", "a", "b"])  # names it has are kept as they are
+    buf.upsert(120.0, *bar(120.0)[1:])  # an in-place bar update keeps the row's values
+    assert buf.extra_columns == ("a", "b")
+    bars, extra = buf.snapshot_columns()
+    assert bars.close.tolist() == [62.0, 122.0] and buf.snapshot().time.tolist() == [60.0, 120.0]
+    np.testing.assert_array_equal(np.vstack(list(extra.values())), [[1.0, np.nan], [np.nan] * 2])
+    assert buf.nbytes == 8 * 8 * buf.capacity  # six bar columns and two extra ones
+    with pytest.raises(KeyError, match="nope"):
+        buf.set_extra(120.0, {"a": 5.0, "nope": 1.0})
+    assert np.isnan(buf.snapshot_columns()[1]["a"][1])  # nothing was written
+    with pytest.raises(InvalidArgumentError, match="'close'"):
+        buf.add_columns(["close"])
+    assert buf.extra_columns == ("a", "b")
+
+
+def test_snapshots_from_another_thread_never_pair_a_bar_with_another_bars_value() -> None:
+    buf = BarBuffer(max_bars=500, capacity=4, extra=["x"])
+    done = threading.Event()
+    problems: list[str] = []
+    seen = {"snapshots": 0}
+
+    def read() -> None:
+        while not done.is_set():
+            bars, extra = buf.snapshot_columns()
+            seen["snapshots"] += 1
+            values = extra["x"]
+            missing = np.isnan(values)
+            if len(values) != len(bars) or not np.array_equal(
+                values[~missing], bars.time[~missing] + 0.5
+            ):
+                problems.append("a value sits in another bar's row")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for t in range(20_000):
+            buf.upsert(*bar(float(t)))
+            buf.set_extra(float(t), {"x": t + 0.5})
+    finally:
+        done.set()
+        reader.join()
+    assert not problems, problems[:3]
+    assert seen["snapshots"] > 1
+    assert not np.isnan(buf.snapshot_columns()[1]["x"]).any()
