@@ -5,16 +5,34 @@ Bounded: about 200 examples per property, no deadline (CI machines vary).
 
 from __future__ import annotations
 
+import math
+import time
 import tracemalloc
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests.faults.figures import Figures, open_figures
+from tvframe.bars import merge_bars
 from tvframe.errors import FramingError, MessageError
-from tvframe.protocol import Connection, FrameDecoder, Heartbeat, decode_message, encode_frame
+from tvframe.models import SymbolInfo
+from tvframe.protocol import (
+    Connection,
+    CriticalErrorEvent,
+    DataUpdate,
+    FrameDecoder,
+    Heartbeat,
+    SeriesErrorEvent,
+    SymbolResolved,
+    TimescaleUpdate,
+    decode_message,
+    encode_frame,
+)
 from tvframe.protocol.framing import DEFAULT_MAX_MESSAGE
 
 FUZZ = settings(
@@ -237,3 +255,210 @@ def test_mutated_real_payloads_keep_framing(
     events = conn.events()
     assert len(events) + conn.skipped == 2
     assert conn.skipped <= 1
+
+
+# --- wrong types in every field of every server message kind (issue 7) -------------------
+
+# Kinds no capture holds, in the shapes of protocol.md §6.
+HAND_MADE = [
+    '{"m":"series_error","p":["cs_x","sds_1","s1","resolve error","undefined"]}',
+    '{"m":"series_error","p":["cs_x","sds_1","s1",{"error":"bad {a}","ctx":{"a":"x"}},"n"]}',
+    '{"m":"symbol_error","p":["cs_x","sds_sym_1","permission denied","group","economics_paid"]}',
+    '{"m":"study_error","p":["cs_x","st1","s1_st1",{"error":"{e}","ctx":{"e":1}},"undefined"]}',
+    '{"m":"study_deleted","p":["cs_x","st1","s1_st1"],"t":1,"t_ms":1000}',
+]
+# Values of every JSON type, and nesting; a value of the field's own type is skipped.
+WRONG: list[Any] = [
+    None, True, 0, -1, 2**63, 1.5, 1e308, "", "x", "~m~1~m~x", [], [0], {}, {"a": {}},
+    [[[[[[[[[[]]]]]]]]]],
+]  # fmt: skip
+_TRIM = 3  # list elements kept per list: enough to reach every element shape
+
+
+def _trim(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_trim(v) for v in value[:_TRIM]]
+    if isinstance(value, dict):
+        return {k: _trim(v) for k, v in value.items()}
+    return value
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path to every node below ``value`` (dict keys and list indexes)."""
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    out: list[tuple[Any, ...]] = []
+    for key, child in items:
+        out.append((*prefix, key))
+        out += _paths(child, (*prefix, key))
+    return out
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    copy = orjson.loads(orjson.dumps(value))
+    node = copy
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = new
+    return copy
+
+
+def _get(value: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _shape(payload: str) -> tuple[str, bool, bool]:
+    obj = orjson.loads(payload)
+    method = obj.get("m") if isinstance(obj.get("m"), str) else "hello"
+    return method, '"s":[{' in payload, '"st":[{' in payload
+
+
+@pytest.fixture(scope="module")
+def server_samples(real_frames: list[str]) -> list[str]:
+    """The smallest captured payload of each server message kind and shape (series bars,
+    study points), trimmed, plus the hand-made kinds; what the client sends is left out."""
+    smallest: dict[tuple[str, bool, bool], str] = {}
+    for frame in real_frames:
+        items = FrameDecoder().feed(frame)
+        for item in items:
+            if not isinstance(item, str) or not item.startswith("{"):
+                continue
+            shape = _shape(item)
+            if shape[0] not in (*METHODS, "hello"):
+                continue
+            if shape not in smallest or len(item) < len(smallest[shape]):
+                smallest[shape] = item
+    trimmed = [orjson.dumps(_trim(orjson.loads(p))).decode() for p in smallest.values()]
+    return trimmed + HAND_MADE
+
+
+def consume(event: Any) -> None:
+    """What the client and its streams do with an event once decoded (client.py, stream.py)."""
+    if isinstance(event, SymbolResolved):
+        SymbolInfo.from_server(event.info)
+    elif isinstance(event, (TimescaleUpdate, DataUpdate)):
+        merged = merge_bars([s.bars for s in event.series])
+        assert merged.time.dtype == np.float64 and bool(np.all(np.diff(merged.time) > 0))
+        for points in event.studies:
+            assert points.values.ndim == 2
+    names: tuple[str, ...] = ("reason", "session", "key", "update_mode")
+    if isinstance(event, CriticalErrorEvent):
+        names += ("info",)
+    for name in names:
+        value = getattr(event, name, "")
+        assert isinstance(value, str), (name, value)
+
+
+def test_wrong_types_in_every_field_of_every_server_message_kind(
+    server_samples: list[str], figures: Figures
+) -> None:
+    kinds = {_shape(p)[0] for p in server_samples}
+    assert kinds >= set(METHODS) - {"replay_point"} | {"hello"}, sorted(kinds)
+    cases = decoded = rejected = 0
+    for payload in server_samples:
+        original = orjson.loads(payload)
+        for path in _paths(original):
+            current = _get(original, path)
+            for wrong in WRONG:
+                if type(wrong) is type(current):
+                    continue
+                mutated = orjson.dumps(_replaced(original, path, wrong)).decode()
+                cases += 1
+                try:
+                    event = decode_message(mutated)
+                except MessageError:
+                    rejected += 1
+                    continue
+                consume(event)
+                decoded += 1
+                conn = Connection()
+                conn.receive(encode_frame(mutated))
+                assert len(conn.events()) == 1 and conn.skipped == 0
+    assert cases > 3000 and rejected > 500 and decoded > 500
+    figures.record(
+        "wrong type in every field of every server message kind (captures + §6 shapes)",
+        kinds=len(kinds), samples=len(server_samples), cases=cases,
+        message_errors=rejected, decoded_and_consumed=decoded,
+    )  # fmt: skip
+
+
+def test_every_truncation_of_every_kind_is_buffered_or_a_framing_error(
+    server_samples: list[str], figures: Figures
+) -> None:
+    cuts = 0
+    for payload in server_samples:
+        frame = encode_frame(payload)
+        follower = encode_frame('{"m":"quote_completed","p":["qs_a","X:Y"]}')
+        for cut in range(1, len(frame)):
+            cuts += 1
+            conn = Connection()
+            conn.receive(frame[:cut])  # the rest never comes: nothing is decoded, all held
+            assert conn.events() == [] and conn.skipped == 0
+            try:  # the next message lands inside the cut one: misread, never mis-typed
+                conn.receive(follower)
+            except FramingError:
+                continue
+            events = conn.events()
+            assert len(events) + conn.skipped <= 2
+    figures.record(
+        "every truncation of every server message kind, then another message",
+        truncations=cuts,
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: protocol/messages.py _reason_text substitutes {placeholders} with ctx values "
+    "in sequence, so a 366-character series_error expands to 10**9 characters",
+)
+def test_a_reason_template_cannot_expand_beyond_its_message() -> None:
+    ctx = {"a": "{b}" * 10, "b": "{c}" * 10, "c": "{d}" * 10, "d": "x"}
+    reason = {"error": "{a}" * 10, "ctx": ctx}
+    payload = orjson.dumps({"m": "series_error", "p": ["cs", "s", "t", reason]}).decode()
+    tracemalloc.start()
+    try:
+        event = decode_message(payload)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(event, SeriesErrorEvent)
+    # Four chained placeholders already make 10**4 characters out of a 200-character message.
+    assert len(event.reason) <= 10 * len(payload), f"{len(event.reason)} characters"
+    assert peak < 1_000_000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: protocol/framing.py FrameDecoder.feed copies the whole buffer on every feed "
+    "(self._buffer + text, isascii): a message split into small frames costs quadratic time",
+)
+def test_a_message_split_into_small_frames_decodes_in_linear_time() -> None:
+    text = encode_frame("x" * (4 << 20))
+
+    def best_of_two(chunk: int) -> float:
+        best = math.inf
+        for _ in range(2):
+            decoder = FrameDecoder()
+            started = time.perf_counter()
+            for i in range(0, len(text), chunk):
+                decoder.feed(text[i : i + chunk])
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    whole, split = best_of_two(len(text)), best_of_two(4096)
+    # 1 024 frames of 4 KiB: linear work is a few times one whole feed; copying the
+    # growing buffer on every feed makes it a hundred times or more.
+    assert split < 20 * whole + 0.05, (whole, split)
+
+
+@pytest.fixture
+def figures(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Figures]:
+    """Figures for docs/reliability.md (see tests/faults/conftest.py)."""
+    yield from open_figures(request, tmp_path_factory)
