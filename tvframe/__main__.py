@@ -4,4 +4,5 @@ import sys
 
 from tvframe.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # imported (by doctest collection, say), it does nothing
+    sys.exit(main())
