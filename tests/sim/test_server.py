@@ -662,3 +662,16 @@ def test_running_sets_the_url_and_stops_its_thread() -> None:
         del os.environ["TVFRAME_URL"]
     assert replies.count('{"i":') == 10
     assert '"m":"du"' in live
+
+
+async def test_a_handshake_with_two_origin_headers_is_accepted() -> None:
+    """tvdatafeed sends Origin twice (protocol.md §12.1); the real server takes it."""
+    import websockets.asyncio.client as wsclient
+
+    async with Simulator() as simulator:
+        headers = [("Origin", "https://data.tradingview.com"), ("Origin", "https://x.example")]
+        async with wsclient.connect(
+            simulator.url, additional_headers=headers, origin=None, compression=None
+        ) as ws:
+            hello = await asyncio.wait_for(ws.recv(), 5)
+    assert "session_id" in str(hello)

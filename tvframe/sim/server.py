@@ -255,6 +255,12 @@ class Simulator:
             if found is None:
                 return connection.respond(404, "Not Found\n")
             return _json_response(connection, found)
+        origins = request.headers.get_all("Origin")
+        if len(origins) > 1:
+            # tvdatafeed sends Origin twice; TradingView accepts it (protocol.md §12.1), while
+            # the websockets handshake would refuse it: keep the first.
+            del request.headers["Origin"]
+            request.headers["Origin"] = origins[0]
         status = self.faults.take_refusal()
         if status is None:
             return None
