@@ -7,6 +7,7 @@ used when ipywidgets is installed, the text bar otherwise.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import Any, Protocol
 
@@ -49,14 +50,13 @@ def progress_bar(total: int, description: str, enabled: bool | None = None) -> P
     """
     if not (_visible() if enabled is None else enabled):
         return _Silent()
-    if _in_notebook():
-        try:
-            from tqdm.notebook import tqdm as notebook_tqdm
+    # tqdm's widget bar needs ipywidgets; without it, it raises and then prints a traceback
+    # from its finaliser, so the text bar is used instead (it works in a notebook too).
+    if _in_notebook() and importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.notebook import tqdm as notebook_tqdm
 
-            bar: Progress = notebook_tqdm(total=total, desc=description, unit="symbol")
-            return bar
-        except ImportError:  # no ipywidgets: the text bar still works in a notebook
-            pass
+        bar: Progress = notebook_tqdm(total=total, desc=description, unit="symbol")
+        return bar
     from tqdm import tqdm
 
     text_bar: Progress = tqdm(total=total, desc=description, unit="symbol", file=sys.stderr)
