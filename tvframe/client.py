@@ -21,13 +21,14 @@ import string
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import websockets
 from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.frames import Frame
 
 from tvframe.bars import merge_bars, select_bars
 from tvframe.errors import (
@@ -85,6 +86,7 @@ __all__ = [
     "Route",
     "backoff",
     "check_n_bars",
+    "is_transient_refusal",
     "new_id",
     "open_series_calls",
     "resolve_token",
@@ -306,6 +308,53 @@ def _retryable(error: TvFrameError) -> bool:
     return not isinstance(error, AuthError)
 
 
+def is_transient_refusal(error: BaseException) -> bool:
+    """Whether a failed handshake is worth dialing again: HTTP 429, or a 5xx from a busy server.
+
+    An unreachable host (connection refused, DNS) is not: it is most often a wrong URL, and a
+    retry would only delay the error.
+
+    Example:
+        >>> is_transient_refusal(RateLimitError("HTTP 429")), is_transient_refusal(AuthError("x"))
+        (True, False)
+    """
+    if isinstance(error, RateLimitError):
+        return True
+    cause = error.__cause__
+    return (
+        isinstance(error, WebSocketException)
+        and isinstance(cause, websockets.InvalidStatus)
+        and cause.response.status_code >= 500
+    )
+
+
+if TYPE_CHECKING:
+    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
+else:  # not subscriptable at runtime before Python 3.11
+    _LoggerAdapter = logging.LoggerAdapter
+
+
+class _RedactingLogger(_LoggerAdapter):
+    """websockets' client logger with the token cut out of the frames it logs at DEBUG.
+
+    websockets logs the start of every frame it sends; the ``set_auth_token`` frame would put
+    the token's first characters in ``websockets.client``. Records keep their logger name.
+    """
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(logging.getLogger("websockets.client"), {})
+        self._secret = secret.encode()
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            super().log(level, msg, *(self._redact(arg) for arg in args), **kwargs)
+
+    def _redact(self, arg: object) -> object:
+        if isinstance(arg, Frame) and self._secret in arg.data:
+            return replace(arg, data=bytes(arg.data).replace(self._secret, b"<token>"))
+        return arg
+
+
 class Client(AsyncClosing):
     """Async TradingView client over one WebSocket, reconnecting when it drops.
 
@@ -418,6 +467,7 @@ class Client(AsyncClosing):
                 ping_interval=20,
                 ping_timeout=self.timeout,
                 close_timeout=5,
+                logger=_RedactingLogger(self._token.get_secret_value()),
             )
         except websockets.InvalidStatus as exc:
             status = exc.response.status_code
@@ -497,8 +547,10 @@ class Client(AsyncClosing):
         await self._flush()
 
     def _closed_error(self, exc: websockets.ConnectionClosed) -> ConnectionClosed:
-        code = exc.rcvd.code if exc.rcvd is not None else 1006
-        reason = exc.rcvd.reason if exc.rcvd is not None else ""
+        # When websockets closed the socket itself (1009 too big, 1002) only `sent` says why.
+        frame = exc.rcvd if exc.rcvd is not None else exc.sent
+        code = frame.code if frame is not None else 1006
+        reason = frame.reason if frame is not None else ""
         return ConnectionClosed(
             f"connection to {self._host} closed (code {code}{': ' + reason if reason else ''})",
             code=code,

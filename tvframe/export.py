@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ExportData",
     "atomic_write",
+    "check_path",
     "export_data",
     "export_filename",
     "safe_component",
@@ -126,6 +127,29 @@ def export_filename(
 # --- atomic, never-overwriting file placement -------------------------------------------
 
 
+def check_path(value: object, argument: str = "path") -> Path:
+    """A user-given file or folder path as a ``Path``, refused early when the OS cannot take it.
+
+    Checked where the user hands the path over, so that the error names the argument and the
+    value instead of surfacing from ``os`` as ``ValueError('embedded null byte')``.
+
+    Raises:
+        InvalidArgumentError: not a str or ``os.PathLike[str]``, or it holds a NUL byte.
+
+    Example:
+        >>> check_path("export/bars.csv").as_posix()
+        'export/bars.csv'
+    """
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(text, str):
+        raise InvalidArgumentError(
+            f"{argument} must be a str or os.PathLike path, got {type(value).__name__} {value!r}"
+        )
+    if "\x00" in text:
+        raise InvalidArgumentError(f"{argument}={text!r} contains a NUL byte")
+    return Path(text)
+
+
 def _claim(target: Path) -> Path:
     """Create an empty ``target`` (or ``target-1``, ``target-2`` …) exclusively and return it."""
     for n in range(_MAX_SUFFIX):
@@ -148,11 +172,19 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
     Returns:
         The path written: ``target``, or ``target`` with ``-1``, ``-2`` … when it existed.
 
+    Raises:
+        InvalidArgumentError: ``target`` is an existing folder (named).
+
     Example:
         >>> folder = Path(tempfile.mkdtemp())
         >>> [atomic_write(folder / "a.txt", lambda p: p.write_text("x")).name for _ in "12"]
         ['a.txt', 'a-1.txt']
     """
+    if target.is_dir():
+        # Claiming would skip the taken name and land as ``<folder>-1`` beside the folder.
+        raise InvalidArgumentError(
+            f"{str(target)!r} is a folder; give a file name inside it, e.g. {str(target / 'out')!r}"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -264,7 +296,7 @@ def write_json(data: ExportData, path: str | os.PathLike[str]) -> Path:
         rows = [_finite(row) for row in _records(data)]
         temp.write_bytes(orjson.dumps(rows, default=_json_default, option=orjson.OPT_NAIVE_UTC))
 
-    return atomic_write(Path(path), dump)
+    return atomic_write(check_path(path), dump)
 
 
 def write_csv(data: ExportData, path: str | os.PathLike[str]) -> Path:
@@ -293,7 +325,7 @@ def write_csv(data: ExportData, path: str | os.PathLike[str]) -> Path:
                     writer.writeheader()
                     writer.writerows(rows)
 
-    return atomic_write(Path(path), dump)
+    return atomic_write(check_path(path), dump)
 
 
 def write_parquet(data: ExportData, path: str | os.PathLike[str]) -> Path:
@@ -322,7 +354,7 @@ def write_parquet(data: ExportData, path: str | os.PathLike[str]) -> Path:
             table = pa.Table.from_pylist(rows) if rows else pa.table({f: [] for f in fields})
             pq.write_table(table, temp)
 
-    return atomic_write(Path(path), dump)
+    return atomic_write(check_path(path), dump)
 
 
 _WRITERS: dict[str, Callable[[ExportData, str | os.PathLike[str]], Path]] = {
@@ -357,7 +389,8 @@ def export_data(
         The path written; a ``-1``, ``-2`` … suffix is added rather than overwrite a file.
 
     Raises:
-        InvalidArgumentError: unknown export type, unusable name parts, mixed model types.
+        InvalidArgumentError: unknown export type, unusable name parts, mixed model types, a
+            ``directory`` that is no usable path.
 
     Example:
         >>> from tvframe.models import OHLCData
@@ -367,5 +400,6 @@ def export_data(
         ...             directory=tempfile.mkdtemp(), when=when).name
         'ohlc_btcusdt_1m_20240101-123045.csv'
     """
+    folder = check_path(directory, "directory")
     name = export_filename(data_category, symbol, timeframe, export_type, when)
-    return _WRITERS[export_type](data, Path(directory) / name)
+    return _WRITERS[export_type](data, folder / name)

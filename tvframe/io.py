@@ -64,7 +64,7 @@ import orjson
 
 from tvframe.accessors.shape import TICKS_PER_SECOND, is_pandas, is_polars, symbols_in
 from tvframe.errors import InvalidArgumentError
-from tvframe.export import atomic_write, export_filename
+from tvframe.export import atomic_write, check_path, export_filename
 from tvframe.frames import Backend, check_backend
 from tvframe.meta import FrameMeta, attach_meta, frame_meta
 
@@ -142,7 +142,7 @@ def _target(frame: pd.DataFrame | pl.DataFrame, path: PathArg, export_type: str)
     default path under ``export/``."""
     if path is None:
         return default_path(frame, export_type)
-    target = Path(path)
+    target = check_path(path)
     if target.is_dir():
         return target / default_path(frame, export_type).name
     return target
@@ -398,10 +398,11 @@ def _write(
     export_type: str,
     dump: Callable[[pa.Table, dict[str, Any], Path], None],
 ) -> Path:
+    target = _target(frame, path, export_type)
     table, header = _flatten(frame)
     if export_type != "parquet":
         _check_text_types(table, export_type)
-    written = atomic_write(_target(frame, path, export_type), lambda t: dump(table, header, t))
+    written = atomic_write(target, lambda t: dump(table, header, t))
     logger.debug("wrote %d rows to %s", table.num_rows, written)
     return written
 

@@ -225,6 +225,14 @@ class ExportConfig(_SeedModel):
     export_type: Literal["json", "csv", "parquet"] = "json"
     directory: Path = Path("export")
 
+    @field_validator("directory", mode="before")
+    @classmethod
+    def _usable_directory(cls, value: Any) -> Path:
+        # Imported here: tvframe.export imports this module for EXPORT_TYPES.
+        from tvframe.export import check_path
+
+        return check_path(value, "directory")
+
     @field_validator("export_type", mode="before")
     @classmethod
     def _known_type(cls, value: Any) -> Any:

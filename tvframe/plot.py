@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +28,7 @@ from tvframe.accessors.shape import (
     ohlcv_view,
 )
 from tvframe.errors import InvalidArgumentError
-from tvframe.export import atomic_write
+from tvframe.export import atomic_write, check_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,7 +95,8 @@ def plot(
     Raises:
         ImportError: matplotlib is not installed (``pip install "tvframe[plot]"``).
         InvalidArgumentError: several symbols and no ``symbol=`` (the choices are named),
-            or a ``symbol`` the frame does not hold.
+            or a ``symbol`` the frame does not hold, or a ``path`` that is a folder or holds
+            a NUL byte.
         FrameShapeError: not an OHLCV frame.
 
     Example:
@@ -107,6 +107,7 @@ def plot(
         >>> [a.get_ylabel() for a in plot(df).axes]
         ['price', 'volume']
     """
+    target = None if path is None else check_path(path)
     mpl = _matplotlib()
     view = _select(ohlcv_view(frame, inspect_frame(frame)), symbol)
     view = view.take(np.argsort(view.time, kind="stable"))
@@ -121,8 +122,8 @@ def plot(
         _volume_bars(volume_ax, view, volumes, stacked=ax is None)
     _time_axis(mpl, figure.axes[-1] if ax is None else price_ax, view)
     price_ax.set_title(title if title is not None else _heading(frame, view))
-    if path is not None:
-        written = atomic_write(Path(path), lambda temp: figure.savefig(temp, format="png"))
+    if target is not None:
+        written = atomic_write(target, lambda temp: figure.savefig(temp, format="png"))
         logger.debug("chart written to %s", written)
     return figure
 

@@ -8,18 +8,23 @@ carries a coroutine there from whatever loop the caller is on.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
-from tvframe.client import Client, resolve_token, resolve_url
-from tvframe.errors import ConnectionClosed
+from tvframe.client import Client, backoff, is_transient_refusal, resolve_token, resolve_url
+from tvframe.errors import ConnectionClosed, WebSocketException
 from tvframe.loop import add_cleanup, shared_loop
 
 __all__ = ["on_shared_loop", "shared_client", "with_client"]
 
+logger = logging.getLogger(__name__)
+
 _T = TypeVar("_T")
+# Dials of a new pooled socket refused with HTTP 429/5xx before the refusal is raised.
+_CONNECT_ATTEMPTS = 5
 
 # Touched only on the shared loop thread.
 _clients: dict[tuple[str, str], Client] = {}
@@ -40,9 +45,38 @@ async def shared_client(
         if client is None or not client.is_open or client is stale:
             if client is not None:
                 await client.close()
-            client = Client(resolved_url, secret, timeout=timeout)
-            await client.connect()
+            client = await _connect(resolved_url, secret, timeout)
             _clients[key] = client
+        return client
+
+
+async def _connect(url: str, secret: SecretStr, timeout: float) -> Client:
+    """A connected client; a transient refusal is dialed again after a ``backoff()`` delay.
+
+    At most ``_CONNECT_ATTEMPTS`` dials, and no delay that would end past ``timeout``; then
+    the refusal is raised, naming the attempts. Anything else (auth, unreachable host) is
+    raised at once.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delays = backoff()
+    attempt = 0
+    while True:
+        attempt += 1
+        client = Client(url, secret, timeout=timeout)
+        try:
+            await client.connect()
+        except WebSocketException as exc:
+            delay = next(delays)
+            if not is_transient_refusal(exc):
+                raise
+            if attempt >= _CONNECT_ATTEMPTS or loop.time() + delay > deadline:
+                raise type(exc)(
+                    f"{exc} (gave up after {attempt} attempt{'s' if attempt > 1 else ''})"
+                ) from exc
+            logger.warning("%s; dialing again in %.2fs (attempt %d)", exc, delay, attempt)
+            await asyncio.sleep(delay)
+            continue
         return client
 
 

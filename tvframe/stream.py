@@ -162,6 +162,7 @@ class _SeriesRoute:
         self.key = ("bar", symbol.full_name, interval.text)
         self.loading = True
         self.pending: list[Bars] = []
+        self.live: list[TimescaleUpdate | DataUpdate] = []  # this frame's updates, not applied
         self.loaded = 0
         self.forming: Bar | None = None
         self.index = -1
@@ -184,14 +185,17 @@ class _SeriesRoute:
     def on_event(self, event: Event) -> None:
         if self.dead:
             return
+        if isinstance(event, (TimescaleUpdate, DataUpdate)) and not self.loading:
+            # A push may send its du newest first: the frame's updates are applied together,
+            # once the client has dispatched the whole frame, so none is older than the forming
+            # bar by then. The client dispatches a frame's events without yielding.
+            if not self.live:
+                asyncio.get_running_loop().call_soon(self._apply_live)
+            self.live.append(event)
+            return
+        self._apply_live()  # what came before this event, in order
         if isinstance(event, (TimescaleUpdate, DataUpdate)):
-            for series in event.series:
-                if series.series_id != SERIES_ID:
-                    continue
-                if self.loading:
-                    self.pending.append(series.bars)
-                else:
-                    self._apply(merge_bars([series.bars]))
+            self.pending += [s.bars for s in event.series if s.series_id == SERIES_ID]
         elif isinstance(event, SeriesCompleted) and event.series_id == SERIES_ID:
             if self.loading:
                 self._finish_load()
@@ -214,6 +218,7 @@ class _SeriesRoute:
             self.studies.on_event(event, self.loading)
 
     def on_lost(self, error: TvFrameError, reconnecting: bool) -> bool:
+        self._apply_live()  # received before the drop: as final as they were
         if not reconnecting:
             self.stream._fail(error)
             return False
@@ -262,6 +267,18 @@ class _SeriesRoute:
     def _page_back(self, loaded: int, count: int) -> None:
         self.loaded = loaded
         self.stream._send_soon([("request_more_data", [self.session, SERIES_ID, count])])
+
+    def _apply_live(self) -> None:
+        """Apply the live updates held so far: bars in time order, then the studies."""
+        events, self.live = self.live, []
+        if self.dead or not events:
+            return
+        self._apply(
+            merge_bars([s.bars for e in events for s in e.series if s.series_id == SERIES_ID])
+        )
+        for event in events:
+            if not self.dead:
+                self.studies.on_event(event, False)
 
     def _apply(self, bars: Bars) -> None:
         """Deliver a time-sorted, de-duplicated batch: bars before the last are final."""

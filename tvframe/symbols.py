@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from tvframe.errors import InvalidSymbolError
 
@@ -69,6 +70,13 @@ def parse_symbol(value: str | Symbol) -> Symbol:
     return Symbol(exchange, ticker)
 
 
+def _items(values: object) -> list[object]:
+    # A str, bytes or scalar is one (possibly bad) symbol, never a sequence of characters.
+    if isinstance(values, Iterable) and not isinstance(values, (str, bytes, bytearray)):
+        return list(values)
+    return [values]
+
+
 def parse_symbols(values: str | Symbol | Iterable[str | Symbol]) -> list[Symbol]:
     """Validate one or many symbols, naming every bad one in a single error.
 
@@ -81,7 +89,7 @@ def parse_symbols(values: str | Symbol | Iterable[str | Symbol]) -> list[Symbol]
         >>> [s.full_name for s in parse_symbols(["NASDAQ:AAPL", "nyse:ibm"])]
         ['NASDAQ:AAPL', 'NYSE:IBM']
     """
-    items: list[str | Symbol] = [values] if isinstance(values, (str, Symbol)) else list(values)
+    items = _items(values)
     if not items:
         raise InvalidSymbolError("no symbols given: pass at least one 'EXCHANGE:SYMBOL'")
     bad: list[str] = []
@@ -96,7 +104,7 @@ def parse_symbols(values: str | Symbol | Iterable[str | Symbol]) -> list[Symbol]
             bad.append(str(item))
             reasons.append(f"{item!r} ({problem})")
         else:
-            out[parse_symbol(item)] = None
+            out[parse_symbol(cast(str, item))] = None
     if bad:
         raise InvalidSymbolError(
             f"{len(bad)} invalid symbol{'s' if len(bad) > 1 else ''}: " + "; ".join(reasons), bad

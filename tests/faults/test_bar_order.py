@@ -3,8 +3,6 @@ closed once, in time order, with the market's final values (deduplicated by bar 
 
 from __future__ import annotations
 
-import pytest
-
 from tests.faults.figures import Figures
 from tests.faults.helpers import (
     Collected,
@@ -42,12 +40,6 @@ async def test_duplicated_bars_are_delivered_once(figures: Figures) -> None:
     await stream_with_fault("duplicate_bars", figures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: stream._SeriesRoute._apply drops bars older than the forming bar, so a push "
-    "whose du arrive newest first loses the bars in between and closes the old bar with "
-    "stale values",
-)
 async def test_reordered_bars_are_delivered_in_order_with_final_values(figures: Figures) -> None:
     await stream_with_fault("reorder_bars", figures)
 

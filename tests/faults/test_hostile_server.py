@@ -171,11 +171,6 @@ async def test_broken_streams_end_the_call_with_a_typed_error(name: str, figures
     figures.record(f"hostile server: {name}", outcome=type(result).__name__, peak_bytes=peak)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: client.Client._closed_error reads only exc.rcvd: when the client itself "
-    "closes (1009 message too big, 1002), the error says 'code 1006' and not why",
-)
 async def test_a_frame_over_the_size_limit_is_named_in_the_error() -> None:
     _, result, _ = await run_case(lambda cs: [encode_frame("x" * (4 * MAX + 1))])
     assert isinstance(result, ConnectionClosed)

@@ -93,20 +93,21 @@ async def test_refused_forever_gives_up_after_max_attempts(figures: Figures) -> 
     )  # fmt: skip
 
 
-def test_a_refused_first_handshake_is_one_dial_and_a_typed_error(figures: Figures) -> None:
+def test_a_refused_first_handshake_is_redialed_within_the_timeout_then_a_typed_error(
+    figures: Figures,
+) -> None:
+    # backoff(): a first delay of 0.5 s (+-20 %) fits in 1 s, the second (1 s +-20 %) does not.
     with running() as sim:
-        sim.faults.refuse(1)
-        with pytest.raises(RateLimitError, match="HTTP 429"):
-            tv.history("NASDAQ:AAPL", "1m", 10)
-        assert sim.stats.handshakes_refused == 1 and sim.stats.connections == 0
-    figures.record("HTTP 429 on the first handshake of tv.history", dials=1, error="RateLimitError")
+        sim.faults.refuse(1000)
+        with pytest.raises(RateLimitError, match=r"HTTP 429.*after 2 attempts"):
+            tv.history("NASDAQ:AAPL", "1m", 10, timeout=1.0)
+        assert sim.stats.handshakes_refused == 2 and sim.stats.connections == 0
+    figures.record(
+        "HTTP 429 on every first handshake of tv.history (timeout 1 s)", dials=2,
+        error="RateLimitError",
+    )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: facade/pool: a transient HTTP 429 on the first handshake of tv.history is "
-    "raised at once; USERS.md promises a built-in backoff on 429",
-)
 def test_history_backs_off_a_transient_429() -> None:
     with running() as sim:
         sim.faults.refuse(1)

@@ -103,12 +103,6 @@ def test_the_token_is_in_no_tvframe_log_record(
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: client.Client._open_transport connects with websockets' default logger, which "
-    "at DEBUG logs each sent frame's first ~48 characters: the set_auth_token frame puts the "
-    "token's first 11-12 characters in the 'websockets.client' log",
-)
 def test_the_token_is_in_no_client_side_log_record(caplog: pytest.LogCaptureFixture) -> None:
     records = whole_session(caplog)
     found = {r.name: leaks(record_text(r)) for r in records if leaks(record_text(r))}
@@ -391,12 +385,6 @@ def test_default_frame_file_names_never_leave_the_folder(
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: export.atomic_write/_claim take a folder given as the target for a taken "
-    "name and write '<folder>-1' beside it: plot(df, folder) and write_json(data, folder) "
-    "create a file outside the folder, without extension",
-)
 @pytest.mark.parametrize("writer", ["plot", "write_json"])
 def test_a_folder_given_as_the_file_keeps_the_file_inside_or_is_refused(
     writer: str, tmp_path: Path

@@ -97,23 +97,14 @@ def test_bad_symbols_are_named_before_any_network_call(call: str, figures: Figur
     )
 
 
-_PARSE_SYMBOLS_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: symbols.parse_symbols treats any non-str as an iterable: 123, 1.5 or None "
-    "raise a bare TypeError ('int' object is not iterable), and b'NASDAQ:AAPL' is read as "
-    "11 symbols 78, 65, 83 ...",
-)
-
-
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(c, marks=_PARSE_SYMBOLS_BUG)
-        if c in ("tv.history", "tv.live", "tv.quote", "Client.stream") else c
+        c
         for c in SYMBOL_CALLS
         if c != "RealtimeStreamer.stream"  # None there means "the configured symbols"
     ],
-)  # fmt: skip
+)
 def test_a_symbol_that_is_not_a_string_is_named(call: str, figures: Figures) -> None:
     for value in NON_STRINGS:
         with pytest.raises(InvalidSymbolError) as caught:
@@ -176,12 +167,6 @@ def path_writers(frame: pd.DataFrame) -> dict[str, Callable[[Path], object]]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: export.py/io.py/plot.py/models.ExportConfig take user paths unchecked: a NUL "
-    "byte raises a bare ValueError('embedded null byte') from os (not naming the path), and "
-    "ExportConfig accepts it, failing only after the stream was collected",
-)
 @pytest.mark.parametrize(
     "writer", ["to_csv", "to_json", "to_parquet", "export_data", "ExportConfig", "plot"]
 )

@@ -106,25 +106,38 @@ def _units_to_chars(text: str, start: int, units: int) -> int:
 class FrameDecoder:
     """Incremental decoder: feed text with :meth:`feed`, get payloads and heartbeats back.
 
+    A message split over many frames is kept as a list of pieces and joined once, when its
+    declared length has arrived: every character is copied a bounded number of times, so
+    reassembly costs linear time however small the frames (:attr:`copied` counts the copies).
+
     Example:
         >>> d = FrameDecoder()
         >>> d.feed("~m~4~m~~h~1~m~2~m~{}")
         [Heartbeat(number=1, frame='~m~4~m~~h~1'), '{}']
     """
 
-    __slots__ = ("_buffer", "max_buffer", "max_message")
+    __slots__ = ("_copied", "_held", "_need", "_pieces", "_units", "max_buffer", "max_message")
 
     def __init__(
         self, max_message: int = DEFAULT_MAX_MESSAGE, max_buffer: int = DEFAULT_MAX_BUFFER
     ) -> None:
         self.max_message = max_message
         self.max_buffer = max_buffer
-        self._buffer = ""
+        self._pieces: list[str] = []  # text of an incomplete message, as received
+        self._held = 0  # characters in _pieces
+        self._units = 0  # UTF-16 units in _pieces
+        self._need = 0  # UTF-16 units that complete it; 0 while its header is incomplete
+        self._copied = 0
 
     @property
     def buffered(self) -> int:
         """Characters held while waiting for the rest of a message."""
-        return len(self._buffer)
+        return self._held
+
+    @property
+    def copied(self) -> int:
+        """Characters of buffered text copied so far (joins and slices); linear in the input."""
+        return self._copied
 
     def feed(self, text: str) -> list[str | Heartbeat]:
         """Add received text; return every complete payload (str) or Heartbeat, in order.
@@ -134,58 +147,94 @@ class FrameDecoder:
                 ``max_message``, or the buffer would exceed ``max_buffer``. The decoder is
                 unusable afterwards: the stream position is lost.
         """
-        data = self._buffer + text if self._buffer else text
+        if not self._pieces:
+            return self._decode(text)
+        self._pieces.append(text)
+        self._held += len(text)
+        self._units += utf16_len(text)
+        if self._units < self._need:
+            self._check_held(self._held, 0)
+            return []
+        data = "".join(self._pieces)
+        self._copied += len(data)
+        return self._decode(data)
+
+    def _decode(self, data: str) -> list[str | Heartbeat]:
+        """Parse ``data`` from its start; hold what is left of an incomplete message."""
         out: list[str | Heartbeat] = []
+        pos, need = self._parse(data, out)
+        if pos >= len(data):
+            self._pieces, self._held, self._units, self._need = [], 0, 0, 0
+            return out
+        rest = data[pos:]
+        self._check_held(len(rest), pos)
+        self._copied += len(rest)
+        self._pieces, self._held, self._units, self._need = [rest], len(rest), utf16_len(rest), need
+        return out
+
+    def _check_held(self, held: int, pos: int) -> None:
+        if held > self.max_buffer:
+            raise FramingError(
+                f"{held} buffered characters exceed max_buffer={self.max_buffer}", pos
+            )
+
+    def _parse(self, data: str, out: list[str | Heartbeat]) -> tuple[int, int]:
+        """Append complete messages of ``data`` to ``out``.
+
+        Returns:
+            Where parsing stopped, and the UTF-16 units the message starting there needs
+            (0 when its header is not complete yet).
+        """
         pos = 0
         end = len(data)
         ascii_only = data.isascii()
         while pos < end:
-            if not data.startswith(_MARK, pos):
-                if end - pos < 3 and _MARK.startswith(data[pos:]):
-                    break  # a frame ended inside the next marker
-                raise FramingError(
-                    f"expected '~m~' at offset {pos}, got {data[pos : pos + 16]!r}", pos
-                )
-            digits_start = pos + 3
-            digits_end = data.find(_MARK, digits_start, digits_start + _MAX_DIGITS + 3)
-            if digits_end < 0:
-                if _PARTIAL_PREFIX.match(data, digits_start):
-                    break  # the length prefix itself is split across frames
-                raise FramingError(
-                    f"malformed length prefix at offset {pos}: {data[pos : pos + 24]!r}", pos
-                )
-            digits = data[digits_start:digits_end]
-            if not digits.isdigit() or not digits.isascii():
-                raise FramingError(f"length {digits!r} at offset {pos} is not a number", pos)
-            length = int(digits)
-            if length > self.max_message:
-                raise FramingError(
-                    f"message of {length} units at offset {pos} exceeds "
-                    f"max_message={self.max_message}",
-                    pos,
-                )
-            body = digits_end + 3
+            body, length = self._header(data, pos)
+            if body < 0:
+                return pos, 0
             if ascii_only:
                 stop = body + length
                 if stop > end:
-                    break
+                    return pos, stop - pos
             else:
                 stop = _units_to_chars(data, body, length)
                 if stop < 0:
-                    break
-            payload = data[body:stop]
-            if payload.startswith(_HEARTBEAT):
-                number = payload[3:]
-                if not number.isdigit() or not number.isascii() or len(number) > 18:
-                    raise FramingError(f"malformed heartbeat {payload!r} at offset {pos}", pos)
-                out.append(Heartbeat(int(number), data[pos:stop]))
-            else:
-                out.append(payload)
+                    return pos, body - pos + length  # the header is ASCII: one unit a character
+            out.append(_payload(data, pos, body, stop))
             pos = stop
-        rest = data[pos:] if pos < end else ""
-        if len(rest) > self.max_buffer:
+        return pos, 0
+
+    def _header(self, data: str, pos: int) -> tuple[int, int]:
+        """Start and declared length of the body framed at ``pos``; (-1, 0) if cut short."""
+        if not data.startswith(_MARK, pos):
+            if len(data) - pos < 3 and _MARK.startswith(data[pos:]):
+                return -1, 0  # a frame ended inside the next marker
+            raise FramingError(f"expected '~m~' at offset {pos}, got {data[pos : pos + 16]!r}", pos)
+        digits_start = pos + 3
+        digits_end = data.find(_MARK, digits_start, digits_start + _MAX_DIGITS + 3)
+        if digits_end < 0:
+            if _PARTIAL_PREFIX.match(data, digits_start):
+                return -1, 0  # the length prefix itself is split across frames
             raise FramingError(
-                f"{len(rest)} buffered characters exceed max_buffer={self.max_buffer}", pos
+                f"malformed length prefix at offset {pos}: {data[pos : pos + 24]!r}", pos
             )
-        self._buffer = rest
-        return out
+        digits = data[digits_start:digits_end]
+        if not digits.isdigit() or not digits.isascii():
+            raise FramingError(f"length {digits!r} at offset {pos} is not a number", pos)
+        length = int(digits)
+        if length > self.max_message:
+            raise FramingError(
+                f"message of {length} units at offset {pos} exceeds max_message={self.max_message}",
+                pos,
+            )
+        return digits_end + 3, length
+
+
+def _payload(data: str, pos: int, body: int, stop: int) -> str | Heartbeat:
+    payload = data[body:stop]
+    if not payload.startswith(_HEARTBEAT):
+        return payload
+    number = payload[3:]
+    if not number.isdigit() or not number.isascii() or len(number) > 18:
+        raise FramingError(f"malformed heartbeat {payload!r} at offset {pos}", pos)
+    return Heartbeat(int(number), data[pos:stop])

@@ -8,6 +8,7 @@ Shapes follow ``protocol.md`` §6 and the captures in ``shared/captures``.
 
 from __future__ import annotations
 
+import re
 import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -337,19 +338,44 @@ def _clip(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# A reason is shown to people: longer than this is noise, and the cap bounds the expansion.
+_REASON_MAX = 2000
+
+
+def _expand(template: str, ctx: dict[Any, Any]) -> str:
+    """Fill ``{key}`` placeholders in one pass over the template only, capped as it grows.
+
+    Values are inserted verbatim and never rescanned, so a value holding placeholders cannot
+    multiply; stopping at the cap keeps a many-placeholder template from costing memory.
+    """
+    values = {str(key): val if isinstance(val, str) else _clip(val) for key, val in ctx.items()}
+    parts: list[str] = []
+    size = 0
+    start = 0
+    for match in _PLACEHOLDER.finditer(template):
+        value = values.get(match.group(1), match.group(0))
+        parts += (template[start : match.start()], value)
+        size += match.start() - start + len(value)
+        start = match.end()
+        if size > _REASON_MAX:
+            break
+    else:
+        parts.append(template[start:])
+    return _capped("".join(parts))
+
+
+def _capped(text: str) -> str:
+    return text if len(text) <= _REASON_MAX else text[: _REASON_MAX - 1] + "…"
+
+
 def _reason_text(reason: Any) -> str:
     """Flatten a reason that may be a string or a ``{error, ctx}`` template (§6)."""
     if isinstance(reason, str):
-        return reason
+        return _capped(reason)
     if isinstance(reason, dict) and isinstance(reason.get("error"), str):
-        text: str = reason["error"]
         ctx = reason.get("ctx")
-        if isinstance(ctx, dict):
-            for key, val in ctx.items():
-                text = text.replace(
-                    "{" + str(key) + "}", val if isinstance(val, str) else _clip(val)
-                )
-        return text
+        return _expand(reason["error"], ctx if isinstance(ctx, dict) else {})
     return _clip(reason)
 
 
