@@ -39,6 +39,10 @@ _EXPORTS: dict[str, str] = {
     "StudyValues": "tvframe.studies",
     "join_indicators": "tvframe.join",
     "ajoin_indicators": "tvframe.join",
+    "download": "tvframe.dataset",
+    "scan": "tvframe.dataset",
+    "DownloadReport": "tvframe.dataset",
+    "SeriesResult": "tvframe.dataset",
     "search": "tvframe.symbol_search",
     "asearch": "tvframe.symbol_search",
     "quote": "tvframe.quotes",
@@ -111,6 +115,7 @@ __all__ = [
     "ConnectionClosed",
     "CriticalError",
     "DataNotFoundError",
+    "DownloadReport",
     "ExportConfig",
     "FrameMeta",
     "FrameShapeError",
@@ -138,6 +143,7 @@ __all__ = [
     "RealtimeStreamer",
     "Reconnected",
     "SeriesError",
+    "SeriesResult",
     "ServerError",
     "ShortHistoryWarning",
     "Stream",
@@ -163,6 +169,7 @@ __all__ = [
     "allow_asyncio_run",
     "aquote",
     "asearch",
+    "download",
     "frame_meta",
     "history",
     "indicator",
@@ -179,6 +186,7 @@ __all__ = [
     "read_json",
     "read_parquet",
     "realtime",
+    "scan",
     "search",
     "sim",
     "validate_symbols",
@@ -187,6 +195,7 @@ __all__ = [
 if TYPE_CHECKING:
     from tvframe import protocol, realtime, sim
     from tvframe.client import Client, ClientState, History
+    from tvframe.dataset import DownloadReport, SeriesResult, download, scan
     from tvframe.errors import (
         AuthError,
         ConnectionClosed,

@@ -46,7 +46,7 @@ _QUOTE_FIELDS = ["last", "change", "change_pct", "bid", "ask", "time", "pricesca
 _DEMO_SYMBOLS = ["NASDAQ:AAPL", "NYSE:IBM", "BINANCE:BTCUSDT", "FX:EURUSD"]
 _ENV_URL = "TVFRAME_URL"
 
-_EXAMPLES = {
+_EXAMPLES: dict[str, str] = {
     "main": """examples:
   tvframe demo                                   an offline tour (no network)
   tvframe history NASDAQ:AAPL 5m 500 --sim       500 bars from the built-in simulator
@@ -208,6 +208,25 @@ def _add_search(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
     search.set_defaults(run=_search)
 
 
+def _add_download(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
+    from tvframe.dataset.command import EXAMPLES, add_download_arguments
+
+    _EXAMPLES["download"] = EXAMPLES
+    dl = _command(
+        commands, "download", "download bars into a resumable Parquet dataset", parents,
+        usage="tvframe download [options] SYMBOL... INTERVAL... --path DIR",
+    )  # fmt: skip
+    add_download_arguments(dl)
+    dl.set_defaults(run=_download)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from tvframe.dataset.command import download_command
+
+    with _endpoint(args):
+        return download_command(args)
+
+
 def _add_sim(commands: Any) -> None:
     sim = _command(commands, "sim", "serve the TradingView simulator until Ctrl-C")
     sim.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
@@ -247,6 +266,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_live(commands, [bars, network])
     _add_quote(commands, [network])
     _add_search(commands, [network])
+    _add_download(commands, [network])
     _add_sim(commands)
     _add_demo(commands)
     return parser
