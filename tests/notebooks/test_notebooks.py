@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,11 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
-def execute(name: str) -> Any:
-    """Run a notebook top to bottom; a failing cell raises with its traceback."""
+def execute(name: str, cwd: Path = NOTEBOOKS) -> Any:
+    """Run a notebook top to bottom in ``cwd``; a failing cell raises with its traceback."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = nbclient.NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
     )
     client.execute()
     return nb
@@ -36,6 +37,18 @@ def test_seed_examples_with_asyncio_run_work_in_a_kernel() -> None:
     printed = texts(nb.cells[2])
     assert "BINANCE:BTCUSDT: " in printed and "NASDAQ:AAPL: " in printed
     assert "['BINANCE:BTCUSDT', 'NASDAQ:AAPL']" in texts(nb.cells[3])
+
+
+def test_streamer_notebook_shows_top_level_await() -> None:
+    """Beside the seed's asyncio.run, a cell awaits at top level: the habit notebooks should use."""
+    nb = nbformat.read(NOTEBOOKS / "streamer.ipynb", as_version=4)
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    awaiting = [
+        src for src in code if any(line.startswith("seen = await ") for line in src.splitlines())
+    ]
+    assert awaiting and all("asyncio.run(" not in src for src in awaiting)
+    assert any("asyncio.run(basic_streaming())" in src for src in code)
+    assert "top-level `await`" in nb.cells[0].source
 
 
 def test_scripts_are_never_patched() -> None:
@@ -68,3 +81,35 @@ def test_live_notebook_table_refreshes_itself() -> None:
     [table] = [out for out in nb.cells[7].outputs if out.get("output_type") == "display_data"]
     assert "stopped" in table["data"]["text/html"]  # refreshed in place until the stop
     assert "NASDAQ:AAPL" in texts(nb.cells[8]) and "bid" in texts(nb.cells[8])
+
+
+def _shown(cell: Any, mime: str) -> list[Any]:
+    return [out["data"][mime] for out in cell.outputs if mime in out.get("data", {})]
+
+
+def test_quickstart_fetches_joins_draws_and_exports(tmp_path: Path) -> None:
+    """Run where its files can land (export/, the PNG): a temporary folder, not notebooks/."""
+    import tvframe as tv
+
+    nb = execute("quickstart.ipynb", cwd=tmp_path)
+
+    assert "2026-11-02 14:30:00+00:00  NASDAQ:AAPL" in texts(nb.cells[3])  # the forming bar
+    sizes = texts(nb.cells[5]).split()
+    for symbol in ("BINANCE:BTCUSDT", "NASDAQ:AAPL", "NYSE:IBM"):
+        assert sizes[sizes.index(symbol) + 1] == "250"
+    # The chart: shown in the notebook and written to disk, the same PNG.
+    [shown] = _shown(nb.cells[10], "image/png")
+    assert base64.b64decode(shown).startswith(b"\x89PNG")
+    written = (tmp_path / "aapl.png").read_bytes()
+    assert written.startswith(b"\x89PNG") and len(written) > 20_000
+    # The export: one Parquet file under export/ that reads back with the indicators, no NaN.
+    [parquet] = (tmp_path / "export").glob("ohlcv_aapl_1h_*.parquet")
+    assert texts(nb.cells[12]).strip() == f"export/{parquet.name}"
+    back: Any = tv.read_parquet(parquet)  # pandas, as written; Any: .tv is added at run time
+    assert len(back) == 500 and back.tv.meta.interval == "1h"
+    assert back[["rsi_14", "macd", "macd_signal", "macd_hist"]].notna().all().all()
+    daily = tv.read_csv(tmp_path / "daily.csv", backend="pandas")
+    assert daily.index.get_level_values("symbol").nunique() == 3
+    assert "BINANCE:BTCUSDT" in texts(nb.cells[15])
+    # Progress bars in a kernel without ipywidgets: text bars, never a finaliser traceback.
+    assert not any("Exception ignored" in texts(cell) for cell in nb.cells if "outputs" in cell)
