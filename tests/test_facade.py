@@ -7,6 +7,7 @@ import inspect
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -171,3 +172,12 @@ def test_no_submodule_shadows_a_public_name() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_each_call_has_its_own_timeout_on_the_pooled_socket(sim: SimHandle) -> None:
+    tv.history("NASDAQ:AAPL", "1d", 5)  # the pooled client is made with the 30 s default
+    sim.faults.silence()
+    started = time.monotonic()
+    with pytest.raises(tv.TvTimeoutError, match="after 0.5s"):
+        tv.history("NYSE:IBM", "1d", 5, timeout=0.5)
+    assert time.monotonic() - started < 5

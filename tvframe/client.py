@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import enum
 import logging
 import math
@@ -112,6 +113,11 @@ _ID_ALPHABET = string.ascii_lowercase
 _AUTH_REASONS = ("bad auth token", "banned", "user connections limit reached")
 
 _T = TypeVar("_T")
+
+# The timeout of the call in progress in this task (Client.history(timeout=)), else None.
+_call_timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "tvframe_call_timeout", default=None
+)
 
 
 class ClientState(enum.Enum):
@@ -692,7 +698,7 @@ class Client(AsyncClosing):
     async def _wait(
         self, awaitable: asyncio.Future[_T], what: str, timeout: float | None = None
     ) -> _T:
-        limit = self.timeout if timeout is None else timeout
+        limit = timeout if timeout is not None else _call_timeout.get() or self.timeout
         try:
             return await asyncio.wait_for(awaitable, limit)
         except asyncio.TimeoutError:
@@ -760,6 +766,7 @@ class Client(AsyncClosing):
         adjustment: str = "splits",
         session: str = "regular",
         indicators: IndicatorLike | Sequence[IndicatorLike] = (),
+        timeout: float | None = None,
     ) -> History:
         """Fetch bars, paging with ``request_more_data`` as needed.
 
@@ -769,6 +776,8 @@ class Client(AsyncClosing):
         warns with :class:`~tvframe.errors.ShortHistoryWarning` naming the shortfall.
         ``indicators`` (:func:`tvframe.indicator` specs) are computed by the server on the
         loaded bars, all on this call's one chart session; see :attr:`History.indicators`.
+        ``timeout`` replaces the client's for each wait of this call (a pooled client serves
+        calls with different timeouts).
 
         Raises:
             InvalidSymbolError: malformed (before any I/O) or unknown to the server.
@@ -789,10 +798,29 @@ class Client(AsyncClosing):
         window = Window.of(iv, n_bars, start, end)
         check_choice("adjustment", adjustment, ADJUSTMENTS)
         check_choice("session", session, SESSIONS)
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise InvalidArgumentError(f"timeout={timeout!r} must be a positive number of seconds")
+        reset = _call_timeout.set(timeout)
+        try:
+            return await self._history(sym, iv, window, adjustment, session, indicators)
+        finally:
+            _call_timeout.reset(reset)
+
+    async def _history(
+        self,
+        sym: Symbol,
+        iv: Interval,
+        window: Window,
+        adjustment: str,
+        session: str,
+        indicators: IndicatorLike | Sequence[IndicatorLike],
+    ) -> History:
         from tvframe import studies
 
         specs = studies.check_indicators(indicators)
-        specs = await studies.resolve_indicators(specs, self.url, self.timeout)
+        specs = await studies.resolve_indicators(
+            specs, self.url, _call_timeout.get() or self.timeout
+        )
         cs = new_id("cs_")
         route = _OneShot()
         self.add_route(cs, route)
@@ -819,7 +847,7 @@ class Client(AsyncClosing):
         shortfall = window.shortfall(bars)
         bars = window.cut(bars)
         if shortfall:
-            warnings.warn(ShortHistoryWarning(f"{sym} {iv}: {shortfall}"), stacklevel=2)
+            warnings.warn(ShortHistoryWarning(f"{sym} {iv}: {shortfall}"), stacklevel=3)
         aligned = tuple(studies.align(v, bars.time) for v in values)
         return History(sym, iv, bars, info, window.n_bars or len(bars), aligned)
 

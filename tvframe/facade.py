@@ -49,6 +49,7 @@ async def _fetch_all(
     session: str,
     indicators: tuple[IndicatorSpec, ...],
     progress: bool | None,
+    timeout: float,
 ) -> tuple[list[History], dict[str, TvFrameError]]:
     """Every symbol's history over one socket, at most :data:`MAX_CONCURRENT_SERIES` at a time."""
     gate = asyncio.Semaphore(MAX_CONCURRENT_SERIES)
@@ -67,6 +68,7 @@ async def _fetch_all(
                     adjustment=adjustment,
                     session=session,
                     indicators=indicators,
+                    timeout=timeout,
                 )
             except TvFrameError as exc:
                 if not is_symbol_failure(exc):
@@ -117,7 +119,7 @@ async def _history(
         token,
         timeout,
         lambda c: _fetch_all(
-            c, parsed, iv, n_bars, start, end, adjustment, session, specs, progress
+            c, parsed, iv, n_bars, start, end, adjustment, session, specs, progress, timeout
         ),
     )
     failed = report_failures(failures, errors, len(parsed))

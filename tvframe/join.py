@@ -88,11 +88,12 @@ async def _fetch(
     interval: Interval,
     times: Mapping[str, npt.NDArray[np.float64]],
     specs: tuple[IndicatorSpec, ...],
+    timeout: float,
 ) -> dict[str, History]:
     async def one(name: str, span: npt.NDArray[np.float64]) -> tuple[str, History]:
         hist = await client.history(
             name, interval, start=float(span.min()), end=float(span.max()) + 1.0,
-            indicators=specs,
+            indicators=specs, timeout=timeout,
         )  # fmt: skip
         return name, hist
 
@@ -151,7 +152,9 @@ async def _join(
 ) -> Any:
     specs = indicator_specs(indicators, inputs)
     iv, times, rows = _plan(frame, symbol, interval)
-    histories = await with_client(url, token, timeout, lambda c: _fetch(c, iv, times, specs))
+    histories = await with_client(
+        url, token, timeout, lambda c: _fetch(c, iv, times, specs, timeout)
+    )
     names = [column for spec in specs for column in spec.columns]
     if histories:  # Pine specs are named once resolved: take the names the server's gave
         names = list(next(iter(histories.values())).indicator_columns)
