@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
 from tvframe.protocol.messages import Bars
 
-__all__ = ["merge_bars", "select_bars"]
+__all__ = ["BarRow", "bar_rows", "merge_bars", "select_bars"]
+
+#: One bar as plain floats: ``(time, open, high, low, close, volume)``.
+BarRow = tuple[float, float, float, float, float, float]
 
 
 def merge_bars(chunks: Sequence[Bars]) -> Bars:
@@ -28,6 +32,9 @@ def merge_bars(chunks: Sequence[Bars]) -> Bars:
     chunks = [c for c in chunks if len(c)]
     if not chunks:
         return Bars.empty()
+    if len(chunks) == 1 and _ascending(chunks[0].time):
+        # One sorted chunk (a whole history load) is its own merge: no copy, no sort.
+        return select_bars(chunks[0], slice(None))
     time = np.concatenate([c.time for c in chunks])
     # Reverse so np.unique's first occurrence is the last one received.
     rev = time[::-1]
@@ -46,6 +53,44 @@ def merge_bars(chunks: Sequence[Bars]) -> Bars:
         col("close"),
         col("volume"),
     )
+
+
+def bar_rows(chunks: Sequence[Bars]) -> list[BarRow]:
+    """The bars of ``chunks`` as rows of Python floats, merged as :func:`merge_bars` merges.
+
+    Live updates bring one or two bars at a time, already in order: those rows are read
+    straight from the chunks, with no numpy concatenation, sort or copy. Anything else
+    (a duplicate time, a chunk older than the one before) goes through :func:`merge_bars`.
+
+    Example:
+        >>> import numpy as np
+        >>> def bar(t: float) -> Bars:
+        ...     return Bars(np.array([0]), np.array([t]), *[np.ones(1)] * 5)
+        >>> [row[0] for row in bar_rows([bar(120.0), bar(60.0), bar(120.0)])]
+        [60.0, 120.0]
+    """
+    rows = [row for chunk in chunks for row in _rows(chunk)]
+    if all(a[0] < b[0] for a, b in pairwise(rows)):
+        return rows
+    return _rows(merge_bars(chunks))
+
+
+def _rows(bars: Bars) -> list[BarRow]:
+    return list(
+        zip(
+            bars.time.tolist(),
+            bars.open.tolist(),
+            bars.high.tolist(),
+            bars.low.tolist(),
+            bars.close.tolist(),
+            bars.volume.tolist(),
+            strict=True,
+        )
+    )
+
+
+def _ascending(time: np.ndarray) -> bool:
+    return bool(np.all(time[1:] > time[:-1]))
 
 
 def select_bars(bars: Bars, which: slice | np.ndarray) -> Bars:

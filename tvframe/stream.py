@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
-from tvframe.bars import merge_bars
+from tvframe.bars import BarRow, bar_rows, merge_bars
 from tvframe.client import (
     ADJUSTMENTS,
     SERIES_ID,
@@ -73,6 +73,7 @@ logger = logging.getLogger(__name__)
 
 # Bars asked for when a series is reloaded after a reconnect; paging covers longer outages.
 _BACKFILL_BARS = 300
+_TIME = itemgetter(0)
 
 
 class _Buffer:
@@ -140,17 +141,6 @@ def _coalesced(old: StreamEvent, new: StreamEvent) -> StreamEvent:
     return new
 
 
-def _bar(bars: Bars, i: int) -> Bar:
-    return Bar(
-        float(bars.time[i]),
-        float(bars.open[i]),
-        float(bars.high[i]),
-        float(bars.low[i]),
-        float(bars.close[i]),
-        float(bars.volume[i]),
-    )
-
-
 class _SeriesRoute:
     """One symbol and interval on its own chart session; survives reconnects."""
 
@@ -172,6 +162,8 @@ class _SeriesRoute:
             session, symbol.full_name, interval.text,
             stream._indicators, stream._emit_bars, stream._fail,
         )  # fmt: skip
+        # Without indicators a live update has nothing for the studies: they are skipped.
+        self.has_studies = bool(stream._indicators)
 
     def create_calls(self, count: int) -> list[tuple[str, list[Any]]]:
         stream = self.stream
@@ -190,7 +182,7 @@ class _SeriesRoute:
             # once the client has dispatched the whole frame, so none is older than the forming
             # bar by then. The client dispatches a frame's events without yielding.
             if not self.live:
-                asyncio.get_running_loop().call_soon(self._apply_live)
+                self.stream._apply_soon(self)
             self.live.append(event)
             return
         self._apply_live()  # what came before this event, in order
@@ -261,7 +253,7 @@ class _SeriesRoute:
             )  # fmt: skip
         self.loading = False
         self.pending = []
-        self._apply(merged)
+        self._apply(bar_rows([merged]))
         self.studies.settled()
 
     def _page_back(self, loaded: int, count: int) -> None:
@@ -274,32 +266,31 @@ class _SeriesRoute:
         if self.dead or not events:
             return
         self._apply(
-            merge_bars([s.bars for e in events for s in e.series if s.series_id == SERIES_ID])
+            bar_rows([s.bars for e in events for s in e.series if s.series_id == SERIES_ID])
         )
         for event in events:
-            if not self.dead:
+            if self.has_studies and not self.dead:
                 self.studies.on_event(event, False)
 
-    def _apply(self, bars: Bars) -> None:
-        """Deliver a time-sorted, de-duplicated batch: bars before the last are final."""
-        if not len(bars):
-            return
-        start = 0
-        if self.forming is not None:
-            start = int(np.searchsorted(bars.time, self.forming.time, side="left"))
+    def _apply(self, rows: Sequence[BarRow]) -> None:
+        """Deliver time-sorted, de-duplicated bars: those before the last are final."""
+        forming = self.forming
+        start = 0 if forming is None else bisect_left(rows, forming.time, key=_TIME)
+        if start >= len(rows):
+            return  # nothing as new as the forming bar
         events: list[BarUpdate] = []
-        symbol, interval = self.symbol.full_name, self.interval.text
-        for i in range(start, len(bars)):
-            bar = _bar(bars, i)
-            if self.forming is not None and bar.time > self.forming.time:
-                events.append(BarUpdate(symbol, interval, self.index, self.forming, True))
-            if self.forming is None or bar.time > self.forming.time:
+        _, symbol, interval = self.key
+        newest: Bar  # rows[start:] is not empty
+        for row in rows[start:]:
+            newest = Bar(*row)
+            if forming is None or newest.time > forming.time:
+                if forming is not None:
+                    events.append(BarUpdate(symbol, interval, self.index, forming, True))
                 self.index += 1
-            self.forming = bar
-        if self.forming is None or start >= len(bars):
-            return
+            forming = newest
+        self.forming = newest
         self.stream._emit_bars(self.key, events, BarUpdate(symbol, interval, self.index,
-                                                          self.forming, False))  # fmt: skip
+                                                          newest, False))  # fmt: skip
 
 
 class _QuoteRoute:
@@ -434,6 +425,7 @@ class Stream(AsyncClosing):
         self._started = False
         self._reconnects_seen = client.reconnects
         self._tasks: set[asyncio.Task[None]] = set()
+        self._unapplied: list[_SeriesRoute] = []  # routes holding live updates of this frame
 
     async def __aenter__(self) -> Stream:
         await self.start()
@@ -565,6 +557,21 @@ class Stream(AsyncClosing):
         for event in closed:
             self._buffer.put(event)
         self._buffer.put(forming, coalesce=key)
+
+    def _apply_soon(self, route: _SeriesRoute) -> None:
+        """Apply ``route``'s live updates once the client has dispatched the whole frame.
+
+        One callback for all the routes a frame touches, not one per route: a frame of a
+        push holds a ``du`` for every series.
+        """
+        if not self._unapplied:
+            asyncio.get_running_loop().call_soon(self._apply_frame)
+        self._unapplied.append(route)
+
+    def _apply_frame(self) -> None:
+        routes, self._unapplied = self._unapplied, []
+        for route in routes:
+            route._apply_live()
 
     def _series_failed(self, route: _SeriesRoute, error: TvFrameError) -> None:
         self._client.remove_route(route.session)

@@ -398,17 +398,22 @@ def _bars(method: str, series_id: str, points: Any) -> Bars:
             f"{method}: series {series_id!r} bars must be 5 or 6 numbers "
             "[time, open, high, low, close(, volume)]"
         )
-    vals = vals.astype(np.float64, copy=False)
-    volume = vals[:, 5].copy() if vals.shape[1] == 6 else np.full(len(vals), np.nan)
-    return Bars(
-        idx.astype(np.int64, copy=False),
-        vals[:, 0].copy(),
-        vals[:, 1].copy(),
-        vals[:, 2].copy(),
-        vals[:, 3].copy(),
-        vals[:, 4].copy(),
-        volume,
-    )
+    columns = _columns(vals)
+    if len(columns) == 5:
+        columns.append(np.full(len(vals), np.nan))
+    return Bars(idx.astype(np.int64, copy=False), *columns)
+
+
+def _columns(rows: npt.NDArray[Any]) -> list[FloatArray]:
+    """Contiguous float64 copies of the columns of ``rows``."""
+    if len(rows) <= _FEW_ROWS:
+        # A live update's one or two bars: numpy's cost is per call, so one copy for all.
+        return list(np.ascontiguousarray(rows.T, dtype=np.float64))
+    # Column by column for bigger ones: no transposing copy, no block of a history's size.
+    return [rows[:, k].astype(np.float64) for k in range(rows.shape[1])]
+
+
+_FEW_ROWS = 16
 
 
 def _study_points(method: str, study_id: str, obj: dict[str, Any]) -> StudyPoints:
