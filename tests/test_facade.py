@@ -178,6 +178,6 @@ def test_each_call_has_its_own_timeout_on_the_pooled_socket(sim: SimHandle) -> N
     tv.history("NASDAQ:AAPL", "1d", 5)  # the pooled client is made with the 30 s default
     sim.faults.silence()
     started = time.monotonic()
-    with pytest.raises(tv.TvTimeoutError, match="after 0.5s"):
+    with pytest.raises(tv.TvTimeoutError, match=r"after 0\.5s"):
         tv.history("NYSE:IBM", "1d", 5, timeout=0.5)
     assert time.monotonic() - started < 5
