@@ -71,6 +71,13 @@ _EXAMPLES: dict[str, str] = {
   tvframe search apple --sim
   tvframe search btc --exchange BINANCE --type crypto --limit 5
 """,
+    "download": """examples:
+  tvframe download NASDAQ:AAPL NYSE:IBM 1d --start 2016-01-01 --path bars --sim
+  tvframe download NASDAQ:AAPL NYSE:IBM 1d --path bars        (bring it up to date)
+  tvframe download BINANCE:BTCUSDT 5m 1h --start 2026-01-01 --path s3://bucket/bars
+exit status: 0 when every series is written or up to date, 1 when some failed (listed on
+stderr and in PATH/_report.json), 2 on bad usage or a connection error.
+""",
     "sim": """examples:
   tvframe sim --port 8765
   TVFRAME_URL=ws://127.0.0.1:8765/socket.io/websocket tvframe history NASDAQ:AAPL 1d 100
@@ -85,14 +92,18 @@ _EXAMPLES: dict[str, str] = {
 # --- the parser ---------------------------------------------------------------------------
 
 
-def _positive(kind: Callable[[str], int | float]) -> Callable[[str], Any]:
+def _positive(kind: Callable[[str], int | float], *, zero: bool = False) -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` above 0 (or at least 0 with ``zero``)."""
+
     def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+        if not (value >= 0 if zero else value > 0):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} must be {'0 or more' if zero else 'positive'}"
+            )
         return value
 
     return parse
@@ -209,22 +220,56 @@ def _add_search(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def _add_download(commands: Any, parents: list[argparse.ArgumentParser]) -> None:
-    from tvframe.dataset.command import EXAMPLES, add_download_arguments
-
-    _EXAMPLES["download"] = EXAMPLES
     dl = _command(
         commands, "download", "download bars into a resumable Parquet dataset", parents,
         usage="tvframe download [options] SYMBOL... INTERVAL... --path DIR",
     )  # fmt: skip
-    add_download_arguments(dl)
+    dl.add_argument(
+        "spec", nargs="+", metavar="SYMBOL|INTERVAL",
+        help="EXCHANGE:SYMBOL (one or more) and intervals (1m 5m 15m 30m 1h 2h 4h 1d 1w 1M)",
+    )  # fmt: skip
+    dl.add_argument(
+        "--path", required=True, help="the dataset folder or fsspec URL (s3://bucket/bars ...)"
+    )
+    dl.add_argument("--start", help="every bar from this time on (needed for new series)")
+    dl.add_argument("--end", help="only bars before this time (default: up to now)")
+    dl.add_argument(
+        "--concurrency", type=_positive(int), default=8, metavar="N",
+        help="chart sessions at once per connection (default: 8)",
+    )  # fmt: skip
+    dl.add_argument(
+        "--rate", type=_positive(float, zero=True), default=10.0, metavar="PER_SECOND",
+        help="series requests per second, in total; 0 for no limit (default: 10)",
+    )  # fmt: skip
+    dl.add_argument(
+        "--connections", type=_positive(int), default=1, metavar="N",
+        help="sockets at once (default: 1)",
+    )  # fmt: skip
+    dl.add_argument(
+        "--retries", type=_positive(int, zero=True), default=5, metavar="N",
+        help="retries on refused handshakes and dropped sockets, with backoff (default: 5)",
+    )  # fmt: skip
+    dl.add_argument("--no-progress", action="store_true", help="no progress bar")
     dl.set_defaults(run=_download)
 
 
 def _download(args: argparse.Namespace) -> int:
-    from tvframe.dataset.command import download_command
+    """Symbols are the items of ``spec`` with a ``:``; the others are intervals."""
+    from tvframe.dataset import download
 
     with _endpoint(args):
-        return download_command(args)
+        report = download(
+            [item for item in args.spec if ":" in item],
+            [item for item in args.spec if ":" not in item],
+            path=args.path, start=args.start, end=args.end, errors="ignore",
+            progress=False if args.no_progress else None, concurrency=args.concurrency,
+            rate=args.rate or None, connections=args.connections, retries=args.retries,
+            timeout=args.timeout,
+        )  # fmt: skip
+    print(report.summary())
+    for label, why in report.failed.items():
+        print(f"tvframe: failed: {label}: {why}", file=sys.stderr)
+    return 1 if report.failed else 0
 
 
 def _add_sim(commands: Any) -> None:

@@ -6,7 +6,7 @@ back as a polars LazyFrame. The dataset opens unchanged in pyarrow, DuckDB and D
 Modules: ``layout`` (paths, folder-name encoding), ``manifest`` (what is covered),
 ``plan`` (what to fetch, which bars are closed), ``writer`` (atomic partition writes),
 ``polite`` (rate, concurrency, connections, backoff), ``downloader``, ``cluster`` (Dask),
-``reader``, ``report``, ``command`` (the ``tvframe download`` command).
+``reader``, ``report``; ``tvframe download`` lives in :mod:`tvframe.cli`.
 """
 
 from tvframe.dataset.downloader import download
