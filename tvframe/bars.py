@@ -7,12 +7,9 @@ from itertools import pairwise
 
 import numpy as np
 
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.messages import BarRow, Bars
 
 __all__ = ["BarRow", "bar_rows", "merge_bars", "select_bars"]
-
-#: One bar as plain floats: ``(time, open, high, low, close, volume)``.
-BarRow = tuple[float, float, float, float, float, float]
 
 
 def merge_bars(chunks: Sequence[Bars]) -> Bars:
@@ -69,24 +66,23 @@ def bar_rows(chunks: Sequence[Bars]) -> list[BarRow]:
         >>> [row[0] for row in bar_rows([bar(120.0), bar(60.0), bar(120.0)])]
         [60.0, 120.0]
     """
-    rows = [row for chunk in chunks for row in _rows(chunk)]
+    rows = [row for chunk in chunks for row in chunk.rows()]
     if all(a[0] < b[0] for a, b in pairwise(rows)):
         return rows
-    return _rows(merge_bars(chunks))
+    if len(rows) <= _FEW_ROWS:
+        # Several frames of live updates repeat the forming bar: a dict keeps the last
+        # state of each time without numpy's per-call cost.
+        latest = {row[0]: row for row in rows}
+        return sorted(latest.values(), key=_time)
+    return merge_bars(chunks).rows()
 
 
-def _rows(bars: Bars) -> list[BarRow]:
-    return list(
-        zip(
-            bars.time.tolist(),
-            bars.open.tolist(),
-            bars.high.tolist(),
-            bars.low.tolist(),
-            bars.close.tolist(),
-            bars.volume.tolist(),
-            strict=True,
-        )
-    )
+#: Up to this many rows, :func:`bar_rows` merges in Python rather than with numpy.
+_FEW_ROWS = 4096
+
+
+def _time(row: BarRow) -> float:
+    return row[0]
 
 
 def _ascending(time: np.ndarray) -> bool:

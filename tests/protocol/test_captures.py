@@ -20,6 +20,7 @@ import orjson
 import pytest
 
 from tvframe.protocol import (
+    Bars,
     Connection,
     DataUpdate,
     Event,
@@ -193,10 +194,15 @@ def kinds(events: Iterable[Event]) -> Counter[str]:
     return Counter(type(e).__name__ for e in events)
 
 
+_BAR_COLUMNS = ("index", "time", "open", "high", "low", "close", "volume")
+
+
 def canon(value: Any) -> Any:
     """A comparable form of an event: numpy columns compared bit for bit (NaN included)."""
     if isinstance(value, np.ndarray):
         return (value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, Bars):
+        return ("Bars", *(canon(getattr(value, name)) for name in _BAR_COLUMNS))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = dataclasses.fields(value)
         return (type(value).__name__, *(canon(getattr(value, f.name)) for f in fields))

@@ -19,10 +19,12 @@ import numpy.typing as npt
 import orjson
 
 from tvframe.errors import MessageError
+from tvframe.protocol.barscan import MIN_SCAN_CHARS, find_bars, find_unread, scan_bars
 from tvframe.protocol.framing import Heartbeat, encode_frame
 
 __all__ = [
     "NA",
+    "BarRow",
     "Bars",
     "CriticalErrorEvent",
     "DataUpdate",
@@ -60,27 +62,109 @@ _EMPTY_F: FloatArray = np.empty(0, dtype=np.float64)
 _EMPTY_I: IntArray = np.empty(0, dtype=np.int64)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+#: One bar as plain floats: ``(time, open, high, low, close, volume)``.
+BarRow = tuple[float, float, float, float, float, float]
+_Columns = tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
+
+
 class Bars:
     """Bars as columns. ``index`` is the server's bar index (negative for paged history);
     ``time`` is the bar open in UTC epoch seconds; ``volume`` is NaN where the instrument
-    has none (5-element bars, ``protocol.md`` §6)."""
+    has none (5-element bars, ``protocol.md`` §6).
 
-    index: IntArray
-    time: FloatArray
-    open: FloatArray
-    high: FloatArray
-    low: FloatArray
-    close: FloatArray
-    volume: FloatArray
+    A live update's one or two bars are kept as rows (:meth:`from_rows`) and become numpy
+    columns only when a column is read: the live path reads them as rows (:meth:`rows`),
+    so it never pays numpy's per-array cost. Immutable by contract, like every event.
 
-    def __len__(self) -> int:
-        return len(self.index)
+    Example:
+        >>> bars = Bars.from_rows([7], [(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)])
+        >>> bars.rows(), bars.close.tolist(), len(bars)
+        ([(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)], [1.5], 1)
+    """
+
+    __slots__ = ("_columns", "_index", "_rows")
+
+    def __init__(
+        self,
+        index: IntArray,
+        time: FloatArray,
+        open: FloatArray,
+        high: FloatArray,
+        low: FloatArray,
+        close: FloatArray,
+        volume: FloatArray,
+    ) -> None:
+        self._columns: _Columns | None = (index, time, open, high, low, close, volume)
+        self._index: list[int] = []
+        self._rows: list[BarRow] | None = None
+
+    @classmethod
+    def from_rows(cls, index: list[int], rows: list[BarRow]) -> Bars:
+        """Bars from server indexes and rows of floats (NaN volume where there is none)."""
+        bars = cls.__new__(cls)
+        bars._columns, bars._index, bars._rows = None, index, rows
+        return bars
 
     @classmethod
     def empty(cls) -> Bars:
         """No bars."""
         return cls(_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F)
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self._cols()[0])
+
+    def __repr__(self) -> str:
+        return f"Bars(<{len(self)} bars>)"
+
+    def rows(self) -> list[BarRow]:
+        """The bars as rows of Python floats, in their order."""
+        if self._rows is not None:
+            return list(self._rows)
+        _, *columns = self._cols()
+        return list(zip(*(c.tolist() for c in columns), strict=True))
+
+    def _cols(self) -> _Columns:
+        columns = self._columns
+        if columns is None:
+            values = np.array(self._rows, dtype=np.float64).reshape(-1, 6).T
+            columns = (np.array(self._index, dtype=np.int64), *map(np.ascontiguousarray, values))  # type: ignore[assignment]
+            self._columns = columns
+        return columns  # type: ignore[return-value]
+
+    @property
+    def index(self) -> IntArray:
+        """The server's bar indexes."""
+        return self._cols()[0]
+
+    @property
+    def time(self) -> FloatArray:
+        """Bar open times, UTC epoch seconds."""
+        return self._cols()[1]
+
+    @property
+    def open(self) -> FloatArray:
+        """Opens."""
+        return self._cols()[2]
+
+    @property
+    def high(self) -> FloatArray:
+        """Highs."""
+        return self._cols()[3]
+
+    @property
+    def low(self) -> FloatArray:
+        """Lows."""
+        return self._cols()[4]
+
+    @property
+    def close(self) -> FloatArray:
+        """Closes."""
+        return self._cols()[5]
+
+    @property
+    def volume(self) -> FloatArray:
+        """Volumes (NaN where the instrument has none)."""
+        return self._cols()[6]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -380,12 +464,18 @@ def _reason_text(reason: Any) -> str:
 
 
 def _bars(method: str, series_id: str, points: Any) -> Bars:
+    if isinstance(points, Bars):  # already parsed as columns by the scan
+        return points
     if not isinstance(points, list):
         raise MessageError(
             f"{method}: series {series_id!r} 's' is {type(points).__name__}, not a list"
         )
     if not points:
         return Bars.empty()
+    if len(points) <= _FEW_ROWS:
+        few = _few_bars(points)
+        if few is not None:
+            return few
     try:
         idx = np.array([p["i"] for p in points])
         vals = np.array([p["v"] for p in points])
@@ -402,6 +492,30 @@ def _bars(method: str, series_id: str, points: Any) -> Bars:
     if len(columns) == 5:
         columns.append(np.full(len(vals), np.nan))
     return Bars(idx.astype(np.int64, copy=False), *columns)
+
+
+_NAN = float("nan")
+
+
+def _few_bars(points: list[Any]) -> Bars | None:
+    """A live update's few bars as rows, with no numpy; None when any bar is not plainly
+    ``{"i": int, "v": [5 or 6 numbers]}`` (the general path then decides)."""
+    index: list[int] = []
+    rows: list[BarRow] = []
+    for point in points:
+        if type(point) is not dict:
+            return None
+        i, v = point.get("i"), point.get("v")
+        if type(i) is not int or type(v) is not list or not 5 <= len(v) <= 6:
+            return None
+        try:
+            sum(v)  # in C: a TypeError for anything that is not a number
+            row = tuple(map(float, v))
+        except (TypeError, OverflowError):
+            return None
+        index.append(i)
+        rows.append(row if len(row) == 6 else (*row, _NAN))  # type: ignore[arg-type]
+    return Bars.from_rows(index, rows)
 
 
 def _columns(rows: npt.NDArray[Any]) -> list[FloatArray]:
@@ -594,6 +708,9 @@ _DECODERS: dict[str, Callable[[list[Any]], Event]] = {
 def decode_message(payload: str) -> Event:
     """Decode one framed payload (not a heartbeat) into an event.
 
+    Big bar payloads (a history answer) take a faster route with the same result: the bar
+    array is parsed as columns (:mod:`tvframe.protocol.barscan`), the rest as JSON.
+
     Raises:
         MessageError: invalid JSON, or a shape the method does not allow.
 
@@ -601,10 +718,56 @@ def decode_message(payload: str) -> Event:
         >>> decode_message('{"m":"quote_completed","p":["qs_1","NASDAQ:AAPL"]}')
         QuoteCompleted(session='qs_1', key='NASDAQ:AAPL')
     """
+    if len(payload) >= MIN_SCAN_CHARS:
+        scanned = _scanned_bars_message(payload)
+        if scanned is not None:
+            return _decode(scanned, payload)
     try:
         obj = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise MessageError(f"payload is not JSON ({exc}): {payload[:60]!r}") from exc
+    return _decode(obj, payload)
+
+
+def _scanned_bars_message(payload: str) -> dict[str, Any] | None:
+    """The payload as JSON with its one bar array already in columns (a :class:`Bars` in
+    place of the series' ``"s"`` list), or None when the payload is not that simple case."""
+    span = find_bars(payload)
+    if span is None:
+        return None
+    start, end = span
+    bars = scan_bars(payload[start:end])
+    if bars is None:
+        return None
+    pieces, at = [payload[:start], "null"], end
+    for first, last in find_unread(payload, end):
+        pieces += [payload[at:first], "[]"]
+        at = last
+    pieces.append(payload[at:])
+    try:
+        obj = orjson.loads("".join(pieces))
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    params = obj.get("p")
+    if obj.get("m") not in _BAR_METHODS or not isinstance(params, list) or len(params) < 2:
+        return None
+    objects = params[1]
+    holders = [
+        o for o in (objects.values() if isinstance(objects, dict) else ())
+        if isinstance(o, dict) and "s" in o and o["s"] is None
+    ]  # fmt: skip
+    if len(holders) != 1:
+        return None
+    holders[0]["s"] = bars
+    return obj
+
+
+_BAR_METHODS = frozenset({"timescale_update", "du"})
+
+
+def _decode(obj: Any, payload: str) -> Event:
     if not isinstance(obj, dict):
         raise MessageError(
             f"payload is a JSON {type(obj).__name__}, not an object: {payload[:60]!r}"

@@ -1,0 +1,241 @@
+"""The bar scan of big payloads gives exactly what JSON decoding gives, or steps aside.
+
+Every payload here is decoded twice: by ``decode_message`` (which scans payloads of
+``MIN_SCAN_CHARS`` and more) and by the same function with the scan switched off, the
+reference. Equal events, or the same error, whatever the payload.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tvframe.errors import MessageError
+from tvframe.protocol import barscan, messages
+from tvframe.protocol.framing import FrameDecoder, Heartbeat
+from tvframe.protocol.messages import Bars, DataUpdate, TimescaleUpdate, decode_message
+
+_COLS = ("index", "time", "open", "high", "low", "close", "volume")
+
+
+@contextmanager
+def _json_only() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(messages, "MIN_SCAN_CHARS", 1 << 62)
+        yield
+
+
+def _outcome(payload: str) -> Any:
+    """The decoded event in comparable form, or the error's type and text."""
+    try:
+        event = decode_message(payload)
+    except MessageError as exc:
+        return ("error", str(exc))
+    return _plain(event)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Bars):  # NaN as a string: NaN != NaN would fail equal columns
+        return {name: _nan_free(getattr(value, name).tolist()) for name in _COLS} | {
+            "dtypes": [getattr(value, name).dtype.str for name in _COLS]
+        }
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__slots__"):
+        return {s: _plain(getattr(value, s)) for s in value.__slots__}
+    return value
+
+
+def _nan_free(values: list[Any]) -> list[Any]:
+    return ["nan" if v != v else v for v in values]
+
+
+def _both(payload: str) -> tuple[Any, Any]:
+    scanned = _outcome(payload)
+    with _json_only():
+        reference = _outcome(payload)
+    return scanned, reference
+
+
+def _history(points: list[dict[str, Any]], *, extra: str = "") -> str:
+    """A timescale_update shaped like the simulator's and TradingView's (captures)."""
+    n = len(points)
+    body = {
+        "m": "timescale_update",
+        "p": [
+            "cs_x",
+            {"sds_1": {"node": "n1", "s": points, "ns": {"d": "", "indexes": []}, "t": "s1",
+                       "lbs": {"bar_close_time": 120}}},
+            {"index": 7, "zoffset": 0, "changes": [float(60 * i) for i in range(n)],
+             "marks": [[30, 60 * i, i] for i in range(n)], "index_diff": []},
+        ],
+    }  # fmt: skip
+    text = orjson.dumps(body).decode()
+    return text[:-1] + extra + "}" if extra else text
+
+
+def _points(n: int, width: int = 6) -> list[dict[str, Any]]:
+    return [
+        {"i": i - n, "v": [60.0 * i, 1.5 + i, 2e3, -0.5, 1.25e-7, 10.0 * i][:width]}
+        for i in range(n)
+    ]
+
+
+def test_a_big_history_is_scanned_and_equals_the_json_decode() -> None:
+    for width in (5, 6):
+        payload = _history(_points(800, width))
+        assert len(payload) >= barscan.MIN_SCAN_CHARS
+        span = barscan.find_bars(payload)
+        assert span is not None and barscan.scan_bars(payload[span[0] : span[1]]) is not None
+        scanned, reference = _both(payload)
+        assert scanned == reference
+        assert scanned["series"][0]["bars"]["index"][:2] == [-800, -799]
+
+
+def test_scanned_columns_are_writable_contiguous_arrays() -> None:
+    event = decode_message(_history(_points(800)))
+    assert isinstance(event, TimescaleUpdate)
+    bars = event.series[0].bars
+    for name in _COLS:
+        column = getattr(bars, name)
+        assert column.flags.writeable and column.flags.c_contiguous
+    assert bars.index.dtype == np.int64 and bars.close.dtype == np.float64
+
+
+_BAD_BARS = {
+    "a string value": '{"i":1,"v":[60.0,"1",2,3,4,5]}',
+    "a null value": '{"i":1,"v":[60.0,null,2,3,4,5]}',
+    "NaN": '{"i":1,"v":[60.0,NaN,2,3,4,5]}',
+    "Infinity": '{"i":1,"v":[60.0,Infinity,2,3,4,5]}',
+    "a float index": '{"i":1.5,"v":[60.0,1,2,3,4,5]}',
+    "a missing value": '{"i":1,"v":[60.0,,2,3,4,5]}',
+    "seven values": '{"i":1,"v":[60.0,1,2,3,4,5,6]}',
+    "four values": '{"i":1,"v":[60.0,1,2,3]}',
+    "an extra key": '{"i":1,"v":[60.0,1,2,3,4,5],"x":1}',
+    "keys swapped": '{"v":[60.0,1,2,3,4,5],"i":1}',
+    "whitespace": '{"i": 1, "v": [60.0, 1, 2, 3, 4, 5]}',
+    "a nested array": '{"i":1,"v":[[60.0],1,2,3,4,5]}',
+    "a broken number": '{"i":1,"v":[60.0,1-2,2,3,4,5]}',
+    "a double minus": '{"i":1,"v":[60.0,--1,2,3,4,5]}',
+    "an empty object": "{}",
+    "a unicode key": '{"i":1,"v\u00e9":[60.0,1,2,3,4,5]}',
+}
+
+
+@pytest.mark.parametrize("bad", _BAD_BARS.values(), ids=list(_BAD_BARS))
+def test_a_bar_the_scan_does_not_know_is_decoded_as_json_would(
+    bad: str,
+) -> None:
+    good = orjson.dumps(_points(400)).decode()[1:-1]
+    text = _history([]).replace('"s":[]', f'"s":[{good},{bad},{good}]')
+    assert len(text) >= barscan.MIN_SCAN_CHARS
+    scanned, reference = _both(text)
+    assert scanned == reference
+
+
+def test_mixed_widths_fall_back_to_json_which_refuses_them() -> None:
+    points = [*_points(400, 6), {"i": 0, "v": [1.0, 2, 3, 4, 5]}]
+    scanned, reference = _both(_history(points))
+    assert scanned == reference
+    assert scanned[0] == "error" and "malformed bar" in scanned[1]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "value"), [("+1", 1.0), (".5", 0.5), ("5.", 5.0), ("01", 1.0)]
+)
+def test_number_spellings_json_refuses_are_read_as_the_numbers_they_spell(
+    spelling: str, value: float
+) -> None:
+    # Documented leniency: Arrow's number parser reads these; JSON refuses the message.
+    text = _history(_points(400)).replace('"v":[0.0,1.5,', f'"v":[0.0,{spelling},', 1)
+    with _json_only():
+        assert _outcome(text)[0] == "error"
+    event = decode_message(text)
+    assert isinstance(event, TimescaleUpdate)
+    assert event.series[0].bars.open[0] == value
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t.replace('"marks":[[30,', '"marks":[["30",', 1),  # a string among the marks
+        lambda t: t.replace('"changes":[0.0,', '"changes":[0.0,]', 1),  # a broken array
+        lambda t: t.replace('"index":7', '"index":"7"'),  # a bad field that is read
+        lambda t: t.replace('"sds_1":{', '"sds_1":[', 1),  # a series that is not an object
+        lambda t: t[:-2],  # truncated JSON
+        lambda t: t.replace('"m":"timescale_update"', '"m":"du"'),  # the same body as a du
+        lambda t: t.replace('"m":"timescale_update"', '"m":"series_loading"'),
+    ],
+)
+def test_everything_around_the_bars_is_checked_as_json_checks_it(
+    mangle: Any,
+) -> None:
+    text = mangle(_history(_points(400)))
+    scanned, reference = _both(text)
+    assert scanned == reference
+
+
+def test_two_series_in_one_message_both_decode() -> None:
+    first = orjson.dumps({"s": _points(300), "t": "s1"}).decode()
+    second = orjson.dumps({"s": _points(200, 5), "t": "s2"}).decode()
+    text = f'{{"m":"du","p":["cs_x",{{"sds_1":{first},"sds_2":{second}}}]}}'
+    scanned, reference = _both(text)
+    assert scanned == reference
+    assert [len(s["bars"]["index"]) for s in scanned["series"]] == [300, 200]
+    event = decode_message(text)
+    assert isinstance(event, DataUpdate)
+
+
+def test_unread_arrays_are_skipped_only_when_they_hold_numbers() -> None:
+    text = '{"changes":[1.0,"x"],"marks":[[30,1,0],[30,2,1]]}'
+    assert [text[a:b] for a, b in barscan.find_unread(text, 0)] == ["[[30,1,0],[30,2,1]]"]
+    assert barscan.find_unread('{"marks":[[1,[2]]}', 0) == []  # unbalanced: left to JSON
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    width=st.sampled_from([5, 6]),
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.integers(min_value=-(2**53), max_value=2**53),
+        ),
+        min_size=6,
+        max_size=6,
+    ),
+    index=st.integers(min_value=-(2**62), max_value=2**62),
+)
+def test_any_numbers_scan_to_the_values_json_gives(
+    width: int, values: list[float], index: int
+) -> None:
+    points = _points(400, width)
+    points[17] = {"i": index, "v": values[:width]}
+    scanned, reference = _both(_history(points))
+    assert scanned == reference
+
+
+def test_every_capture_decodes_the_same_with_and_without_the_scan(captures_dir: Path) -> None:
+    payloads = []
+    for path in sorted(captures_dir.glob("*.ws.jsonl")):
+        decoder = FrameDecoder()
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            if row["dir"] == "server->client":
+                payloads += [p for p in decoder.feed(row["data"]) if not isinstance(p, Heartbeat)]
+    big = [p for p in payloads if len(p) >= barscan.MIN_SCAN_CHARS and '"s":[{' in p]
+    assert big, "the captures hold history answers big enough to be scanned"
+    assert any(barscan.find_bars(p) for p in big)
+    for payload in big:
+        scanned, reference = _both(payload)
+        assert scanned == reference

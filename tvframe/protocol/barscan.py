@@ -1,0 +1,135 @@
+"""Big bar arrays parsed as columns, without a Python object per number.
+
+A history answer is mostly its ``"s"`` array: ``{"i":0,"v":[t,o,h,l,c,v]},…``, thousands
+of bars. Decoding it as JSON makes a dict, a list and seven Python numbers per bar, then
+numpy copies them into columns; that is most of a big history call's CPU. Here the array is
+cut out of the payload with an index scan, its shape is checked exactly (every bar is
+``{"i":<number>,"v":[<5 or 6 numbers>]}``, nothing else), and Arrow's CSV parser turns the
+numbers into columns in C. Anything that does not fit that shape returns None and the caller
+decodes the payload as plain JSON. Two known differences from JSON, both harmless: Arrow also
+reads the number spellings ``+1``, ``.5``, ``5.`` and ``01`` (JSON refuses the message), and an
+object holding ``"s"`` twice keeps the first (JSON keeps the last).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tvframe.protocol.messages import Bars
+
+__all__ = ["MIN_SCAN_CHARS", "find_bars", "find_unread", "scan_bars"]
+
+#: Payloads shorter than this are decoded as JSON: the scan pays off from ~100 bars up.
+MIN_SCAN_CHARS = 16_384
+
+_KEY = '"s":['
+_NUMBER = b"0123456789.-+eE"
+#: One bar once its numbers are deleted, by count of values.
+_SKELETONS = {width: b'{"i":,"v":[' + b"," * (width - 1) + b"]}" for width in (5, 6)}
+#: ``{"i":0,"v":[1,2]},{"i":1,…`` → ``,0,1,2\n,1,…``: one CSV row per bar, an empty first field.
+_TO_ROWS = bytes.maketrans(b"}", b"\n")
+_DROP = b'{"iv:[]'
+#: The time scale's arrays nobody reads, with what closes each (flat, or arrays of arrays).
+_UNREAD = (('"changes":[', "]"), ('"marks":[', "]]"))
+_COLUMNS = ("index", "time", "open", "high", "low", "close", "volume")
+
+
+def find_bars(payload: str) -> tuple[int, int] | None:
+    """Where the first ``"s"`` array of ``payload`` sits: ``(start, end)`` of ``[…]``, or None.
+
+    Example:
+        >>> find_bars('{"p":[{"sds_1":{"s":[{"i":0,"v":[1,2,3,4,5]}],"t":"s1"}}]}')
+        (20, 45)
+    """
+    key = payload.find(_KEY)
+    if key < 0:
+        return None
+    start = key + len(_KEY) - 1
+    end = payload.find("}]", start)
+    if end < 0 or payload.startswith("[]", start):
+        return None
+    return start, end + 2
+
+
+def find_unread(payload: str, start: int) -> list[tuple[int, int]]:
+    """Spans of the time scale's ``changes`` and ``marks`` after ``start``: arrays of numbers
+    (or of arrays of numbers) tvframe never reads, found so the JSON decoder can skip them.
+
+    A span is returned only when it holds nothing but numbers, commas and balanced brackets,
+    so replacing it with ``[]`` leaves a payload that is valid JSON exactly when the
+    original was (up to the spelling of numbers nobody reads).
+
+    Example:
+        >>> text = '{"changes":[1.0,2.0],"marks":[[30,1,0],[30,2,1]],"index_diff":[]}'
+        >>> [text[a:b] for a, b in find_unread(text, 0)]
+        ['[1.0,2.0]', '[[30,1,0],[30,2,1]]']
+    """
+    spans = []
+    for key, closer in _UNREAD:
+        at = payload.find(key, start)
+        if at < 0:
+            continue
+        first = at + len(key) - 1
+        end = payload.find(closer, first)
+        if end < 0:
+            continue
+        end += len(closer)
+        shape = payload[first:end].encode("ascii", "replace").translate(None, _NUMBER)
+        if not shape.translate(None, b"[],") and shape.count(b"[") == shape.count(b"]"):
+            spans.append((first, end))
+            start = end
+    return spans
+
+
+def scan_bars(array: str) -> Bars | None:
+    """The bars of one ``"s"`` array (``[{"i":…,"v":[…]},…]``) as columns, or None when
+    the text is not exactly that shape (the caller then decodes it as JSON).
+
+    Example:
+        >>> bars = scan_bars('[{"i":0,"v":[60.0,1,2,0.5,1.5,10]},{"i":1,"v":[120.0,1,2,1,2,20]}]')
+        >>> bars.index.tolist(), bars.close.tolist()
+        ([0, 1], [1.5, 2.0])
+    """
+    from tvframe.protocol.messages import Bars
+
+    if len(array) < 4 or not array.isascii():
+        return None
+    body = array[1:-1].encode("ascii")
+    count = body.count(b"{")
+    shape = body.translate(None, _NUMBER)
+    width = next((w for w, bar in _SKELETONS.items() if shape == ((bar + b",") * count)[:-1]), None)
+    if width is None:
+        return None
+    columns = _parse_rows(b"," + body.translate(_TO_ROWS, _DROP), width)
+    if columns is None or len(columns[0]) != count:
+        return None
+    index, *values = columns
+    if width == 5:
+        values.append(np.full(count, np.nan))
+    return Bars(index.astype(np.int64, copy=False), *values)
+
+
+def _parse_rows(rows: bytes, width: int) -> list[np.ndarray[Any, Any]] | None:
+    """Columns of ``,index,v1,…`` rows; None if any field is not a number (or missing)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = ["_", *_COLUMNS[: width + 1]]
+    types = {name: pa.float64() for name in names[2:]} | {"index": pa.int64()}
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(rows),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pacsv.ParseOptions(quote_char=False, double_quote=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, include_columns=names[1:], null_values=[]
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    # Writable copies: the columns end up in frames and buffers that may be edited in place.
+    return [np.array(column.to_numpy(), copy=True) for column in table.columns]
