@@ -67,6 +67,7 @@ from tvframe.protocol import (
 from tvframe.protocol.framing import DEFAULT_MAX_BUFFER, DEFAULT_MAX_MESSAGE
 from tvframe.symbols import Symbol, parse_symbol
 from tvframe.times import TimeLike, format_epoch, to_epoch
+from tvframe.watchdog import Watchdog
 
 if TYPE_CHECKING:
     import numpy as np
@@ -565,27 +566,37 @@ class Client(AsyncClosing):
 
     async def _read_loop(self, ws: ClientConnection) -> None:
         error: TvFrameError
+        task = asyncio.current_task()
+        assert task is not None
+        watchdog = Watchdog(task, self.heartbeat_timeout)
         try:
             while True:
-                try:
-                    frame = await asyncio.wait_for(ws.recv(), self.heartbeat_timeout)
-                except asyncio.TimeoutError:
-                    raise TvTimeoutError(
-                        f"no message (not even a heartbeat) for {self.heartbeat_timeout}s; "
-                        "the connection is considered dead"
-                    ) from None
+                frame = await ws.recv()
+                watchdog.feed()
                 if not isinstance(frame, str):
                     raise ProtocolError("the server sent a binary frame; TradingView sends text")
                 self._conn.receive(frame)
                 await self._flush()
                 for event in self._conn.events():
                     self._dispatch(event)
+        except asyncio.CancelledError:
+            if not watchdog.fired:
+                raise
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+: the cancel is handled
+            if uncancel is not None:
+                uncancel()
+            error = TvTimeoutError(
+                f"no message (not even a heartbeat) for {self.heartbeat_timeout}s; "
+                "the connection is considered dead"
+            )
         except websockets.ConnectionClosed as exc:
             error = self._closed_error(exc)
         except TvFrameError as exc:
             error = exc
         except OSError as exc:
             error = WebSocketException(f"socket error: {exc}")
+        finally:
+            watchdog.stop()
         if isinstance(error, TvTimeoutError):
             # A silent peer will not answer a closing handshake either: drop the socket.
             ws.transport.abort()
