@@ -21,6 +21,7 @@ import orjson
 from tvframe.errors import MessageError
 from tvframe.protocol.barscan import MIN_SCAN_CHARS, find_bars, find_unread, scan_bars
 from tvframe.protocol.framing import Heartbeat, encode_frame
+from tvframe.protocol.updates import DU_PREFIX, decode_du
 
 __all__ = [
     "NA",
@@ -560,18 +561,18 @@ def _objects(method: str, objects: Any) -> tuple[tuple[SeriesData, ...], tuple[S
         if "st" in obj:
             studies.append(_study_points(method, key, obj))
         elif "s" in obj:
-            lbs = obj.get("lbs")
-            close_time = lbs.get("bar_close_time") if isinstance(lbs, dict) else None
-            turnaround = obj.get("t")
-            series.append(
-                SeriesData(
-                    key,
-                    turnaround if isinstance(turnaround, str) else None,
-                    _bars(method, key, obj["s"]),
-                    float(close_time) if isinstance(close_time, (int, float)) else None,
-                )
-            )
+            series.append(_series(key, obj.get("t"), obj.get("lbs"), _bars(method, key, obj["s"])))
     return tuple(series), tuple(studies)
+
+
+def _series(key: str, turnaround: Any, lbs: Any, bars: Bars) -> SeriesData:
+    close_time = lbs.get("bar_close_time") if isinstance(lbs, dict) else None
+    return SeriesData(
+        key,
+        turnaround if isinstance(turnaround, str) else None,
+        bars,
+        float(close_time) if isinstance(close_time, (int, float)) else None,
+    )
 
 
 # --- per-method decoders --------------------------------------------------------------
@@ -718,6 +719,18 @@ def decode_message(payload: str) -> Event:
         >>> decode_message('{"m":"quote_completed","p":["qs_1","NASDAQ:AAPL"]}')
         QuoteCompleted(session='qs_1', key='NASDAQ:AAPL')
     """
+    if payload.startswith(DU_PREFIX):
+        du = decode_du(payload)
+        if du is not None:
+            session, parts = du
+            return DataUpdate(
+                session,
+                tuple(
+                    _series(p.key, p.turnaround, p.lbs, Bars.from_rows(p.indexes, p.rows))
+                    for p in parts
+                ),
+                (),
+            )
     if len(payload) >= MIN_SCAN_CHARS:
         scanned = _scanned_bars_message(payload)
         if scanned is not None:

@@ -1,8 +1,9 @@
-"""The bar scan of big payloads gives exactly what JSON decoding gives, or steps aside.
+"""The fast decoders give exactly what JSON decoding gives, or step aside.
 
-Every payload here is decoded twice: by ``decode_message`` (which scans payloads of
-``MIN_SCAN_CHARS`` and more) and by the same function with the scan switched off, the
-reference. Equal events, or the same error, whatever the payload.
+Two fast paths: the bar scan of big payloads (history answers) and the typed decoder of
+``du`` updates. Every payload here is decoded twice: by ``decode_message`` and by the same
+function with both fast paths switched off, the reference. Equal events, or the same error,
+whatever the payload.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tvframe.errors import MessageError
 from tvframe.protocol import barscan, messages
 from tvframe.protocol.framing import FrameDecoder, Heartbeat
 from tvframe.protocol.messages import Bars, DataUpdate, TimescaleUpdate, decode_message
+from tvframe.protocol.updates import decode_du
 
 _COLS = ("index", "time", "open", "high", "low", "close", "volume")
 
@@ -31,6 +33,7 @@ _COLS = ("index", "time", "open", "high", "low", "close", "volume")
 def _json_only() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(messages, "MIN_SCAN_CHARS", 1 << 62)
+        patch.setattr(messages, "DU_PREFIX", "\x00 never a payload")
         yield
 
 
@@ -239,3 +242,97 @@ def test_every_capture_decodes_the_same_with_and_without_the_scan(captures_dir: 
     for payload in big:
         scanned, reference = _both(payload)
         assert scanned == reference
+
+
+# --- du updates ----------------------------------------------------------------------------
+
+
+def _du(objects: dict[str, Any], session: Any = "cs_x") -> str:
+    # The stdlib encoder, compact: it writes integers of any size, as a server may.
+    return json.dumps({"m": "du", "p": [session, objects]}, separators=(",", ":"))
+
+
+def _live(v: list[Any], **extra: Any) -> dict[str, Any]:
+    obj = {"node": "n", "s": [{"i": 41, "v": v}], "ns": {"d": "", "indexes": "nochange"}}
+    return obj | {"t": "s1", "lbs": {"bar_close_time": 1793631660}} | extra
+
+
+_ROW = [1793631600.0, 5.01, 5.02, 5.0, 5.015, 123456.0]
+_DU_CASES = {
+    "one bar": _du({"sds_1": _live(_ROW)}),
+    "no volume": _du({"sds_1": _live(_ROW[:5])}),
+    "integers": _du({"sds_1": _live([60, 1, 2, 0, 1, 7])}),
+    "a huge integer": _du({"sds_1": _live([60, 1, 2, 0, 1, 10**30])}),
+    "closed and forming": _du(
+        {"sds_1": {"s": [{"i": 1, "v": _ROW}, {"i": 2, "v": _ROW}], "t": "s1"}}
+    ),
+    "two series": _du({"sds_1": _live(_ROW), "sds_2": _live(_ROW[:5], t="s2")}),
+    "with study points": _du({"sds_1": _live(_ROW), "st1": {"st": [{"i": 41, "v": [1, 2]}]}}),
+    "study null": _du({"sds_1": _live(_ROW), "st1": {"st": None}}),
+    "no bars key": _du({"sds_1": {"t": "s1"}}),
+    "empty bars": _du({"sds_1": _live(_ROW) | {"s": []}}),
+    "bars null": _du({"sds_1": _live(_ROW) | {"s": None}}),
+    "a bool value": _du({"sds_1": _live([60, True, 2, 0, 1, 7])}),
+    "a string value": _du({"sds_1": _live([60, "1", 2, 0, 1, 7])}),
+    "a null value": _du({"sds_1": _live([60, None, 2, 0, 1, 7])}),
+    "four values": _du({"sds_1": _live(_ROW[:4])}),
+    "seven values": _du({"sds_1": _live([*_ROW, 1.0])}),
+    "a float index": _du({"sds_1": {"s": [{"i": 1.0, "v": _ROW}]}}),
+    "a string index": _du({"sds_1": {"s": [{"i": "1", "v": _ROW}]}}),
+    "turnaround not a string": _du({"sds_1": _live(_ROW, t=5)}),
+    "close time a string": _du({"sds_1": _live(_ROW, lbs={"bar_close_time": "x"})}),
+    "close time a bool": _du({"sds_1": _live(_ROW, lbs={"bar_close_time": True})}),
+    "lbs a list": _du({"sds_1": _live(_ROW, lbs=[1])}),
+    "an object not a dict": _du({"sds_1": [1, 2]}),
+    "objects a list": '{"m":"du","p":["cs_x",[1]]}',
+    "session not a string": _du({"sds_1": _live(_ROW)}, session=7),
+    "three params": '{"m":"du","p":["cs_x",{},{}]}',
+    "one param": '{"m":"du","p":["cs_x"]}',
+    "not JSON": '{"m":"du","p":["cs_x",{"sds_1":',
+    "a duplicate bars key": (
+        '{"m":"du","p":["cs_x",{"sds_1":{"s":[{"i":1,"v":[1,2,3,4,5]}],"s":[]}}]}'
+    ),
+    "extra top-level keys": _du({"sds_1": _live(_ROW)})[:-1] + ',"t":1793631600,"t_ms":1}',
+}
+
+
+@pytest.mark.parametrize("payload", _DU_CASES.values(), ids=list(_DU_CASES))
+def test_every_du_decodes_as_json_would(payload: str) -> None:
+    scanned, reference = _both(payload)
+    assert scanned == reference
+
+
+_TYPED = ("one bar", "no volume", "integers", "closed and forming", "two series", "no bars key")
+_FALLBACK = ("with study points", "study null", "bars null", "a bool value", "four values")
+
+
+def test_plain_updates_take_the_typed_path_and_the_rest_fall_back() -> None:
+    assert all(decode_du(_DU_CASES[name]) is not None for name in _TYPED)
+    assert all(decode_du(_DU_CASES[name]) is None for name in _FALLBACK)
+
+
+def test_a_plain_du_takes_the_typed_path_and_keeps_rows() -> None:
+    payload = _DU_CASES["closed and forming"]
+    assert payload.startswith(messages.DU_PREFIX)
+    event = decode_message(payload)
+    assert isinstance(event, DataUpdate)
+    bars = event.series[0].bars
+    assert bars.rows() == [tuple(_ROW), tuple(_ROW)] and bars.index.tolist() == [1, 2]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.integers(min_value=-(2**70), max_value=2**70),
+        ),
+        min_size=5,
+        max_size=6,
+    ),
+    index=st.integers(min_value=-(2**62), max_value=2**62),
+)
+def test_any_numbers_in_a_du_decode_as_json_would(values: list[float], index: int) -> None:
+    payload = _du({"sds_1": {"s": [{"i": index, "v": values}], "t": "s1"}})
+    scanned, reference = _both(payload)
+    assert scanned == reference
