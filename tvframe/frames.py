@@ -175,16 +175,19 @@ def bars_frame(
         FrozenList(['symbol', 'time'])
     """
     times = _micros(np.concatenate([b.time for _, b in parts]) if parts else np.empty(0))
-    symbols = np.repeat(np.array([s for s, _ in parts], dtype=object), [len(b) for _, b in parts])
+    names = [s for s, _ in parts]
+    # Each row's position in ``names``: the symbol column is built from codes, never from
+    # one Python string per row.
+    codes = np.repeat(np.arange(len(parts)), [len(b) for _, b in parts])
     columns = {
         name: np.concatenate([getattr(b, name) for _, b in parts]) if parts else np.empty(0)
         for name in PRICE_COLUMNS
     }
     columns.update(_extra_columns(parts, extra))
     if backend == "polars":
-        frame: pd.DataFrame | pl.DataFrame = _polars(times, symbols, columns, tz)
+        frame: pd.DataFrame | pl.DataFrame = _polars(times, names, codes, columns, tz)
     else:
-        frame = _pandas(times, symbols, columns, tz, multi or len(parts) > 1)
+        frame = _pandas(times, names, codes, columns, tz, multi or len(parts) > 1)
     if meta is not None:
         attach_meta(frame, meta)
     return frame
@@ -209,7 +212,8 @@ def _extra_columns(
 
 def _pandas(
     times: np.ndarray,
-    symbols: np.ndarray,
+    names: list[str],
+    codes: np.ndarray,
     columns: dict[str, np.ndarray],
     tz: str,
     multi: bool,
@@ -219,18 +223,36 @@ def _pandas(
     index = pd.DatetimeIndex(times, name="time").tz_localize("UTC")
     if tz != "UTC":
         index = index.tz_convert(tz)
-    symbol = pd.array(symbols, dtype="string")
     frame: pd.DataFrame
     if multi:
-        keys = pd.MultiIndex.from_arrays([symbol, index], names=["symbol", "time"])
+        # What MultiIndex.from_arrays makes (sorted levels), without hashing a string per row.
+        # A part without rows leaves no level value, as with from_arrays.
+        used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+        name_codes, symbols = pd.Index([names[k] for k in used], dtype="string").factorize(
+            sort=True
+        )
+        level_of = np.zeros(len(names), dtype=np.int64)
+        level_of[used] = name_codes
+        time_codes, times_level = index.factorize(sort=True)
+        keys = pd.MultiIndex(
+            levels=[symbols, times_level],
+            codes=[level_of[codes], time_codes],
+            names=["symbol", "time"],
+            verify_integrity=False,
+        )
         frame = pd.DataFrame(columns, index=keys)
     else:
+        symbol = pd.Series(names, dtype="string").take(codes).array
         frame = pd.DataFrame({"symbol": pd.Series(symbol, index=index), **columns}, index=index)
     return frame
 
 
 def _polars(
-    times: np.ndarray, symbols: np.ndarray, columns: dict[str, np.ndarray], tz: str
+    times: np.ndarray,
+    names: list[str],
+    codes: np.ndarray,
+    columns: dict[str, np.ndarray],
+    tz: str,
 ) -> pl.DataFrame:
     import polars as pl
 
@@ -238,7 +260,7 @@ def _polars(
     if tz != "UTC":
         time = time.dt.convert_time_zone(tz)
     return pl.DataFrame(
-        [time, pl.Series("symbol", symbols, dtype=pl.String)]
+        [time, pl.Series("symbol", names, dtype=pl.String).gather(codes)]
         + [pl.Series(name, values, dtype=pl.Float64) for name, values in columns.items()]
     )
 
