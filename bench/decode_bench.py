@@ -5,7 +5,9 @@ Two sets of server text, each fed frame by frame as it arrived on the socket:
 - ``captures``: every server frame of the real captures (``../shared/captures``): hellos,
   quotes, studies, bars, heartbeats, as TradingView sent them;
 - ``sim history``: the simulator's answer to 50 history requests of 5 000 one-minute bars
-  (``timescale_update`` heavy, the shape of a big ``tv.history`` call).
+  (``timescale_update`` heavy, the shape of a big ``tv.history`` call);
+- ``sim live``: the simulator's pushes to 50 live series over 60 one-second ticks, one
+  ``du`` per series per push (the shape of a busy live feed).
 
 The core is ``Connection.receive`` + ``events()``: framing, JSON, typed events with numpy bar
 columns. The floor is ``orjson.loads`` over the same payloads, already cut out of their
@@ -92,6 +94,27 @@ def sim_history(symbols: int = 50, bars: int = 5000) -> Corpus:
     return _corpus(f"sim history {symbols}x{bars}", frames)
 
 
+def sim_live(symbols: int = 50, pushes: int = 60) -> Corpus:
+    """What the simulator pushes to ``symbols`` live series over ``pushes`` 1-second ticks:
+    one frame per push holding one ``du`` per series (the live-ingest benchmark's shape)."""
+    clock = SimClock()
+    session = ClientSession(SimConfig(), Market(), clock, SimStats())
+    session.hello()
+    for i, symbol in enumerate(universe(symbols, around_the_clock=True)):
+        chart = f"cs_live{i:04d}"
+        calls = [
+            ("chart_create_session", [chart, ""]),
+            ("resolve_symbol", [chart, "sds_sym_1", f'={{"symbol":"{symbol}"}}']),
+            ("create_series", [chart, "sds_1", "s1", "sds_sym_1", "1", 10, ""]),
+        ]
+        session.receive([orjson.dumps({"m": m, "p": p}).decode() for m, p in calls])
+    frames = []
+    for _ in range(pushes):
+        clock.advance(1.0)
+        frames.append("".join(session.live_updates()))
+    return _corpus(f"sim live {symbols} series x {pushes} ticks", frames)
+
+
 def _core(corpus: Corpus) -> None:
     connection = Connection()
     for frame in corpus.frames:
@@ -130,9 +153,12 @@ def measure(corpus: Corpus, rounds: int) -> dict[str, float]:
 
 
 def corpora(sim_symbols: int = 50) -> list[Corpus]:
-    """The captures (when present) and the simulator's history answers."""
+    """The captures (when present), the simulator's history answers and its live pushes."""
     found = captures()
-    return ([found] if found is not None else []) + [sim_history(sim_symbols)]
+    return ([found] if found is not None else []) + [
+        sim_history(sim_symbols),
+        sim_live(sim_symbols),
+    ]
 
 
 def main() -> None:
