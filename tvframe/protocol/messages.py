@@ -723,14 +723,11 @@ def decode_message(payload: str) -> Event:
         du = decode_du(payload)
         if du is not None:
             session, parts = du
-            return DataUpdate(
-                session,
-                tuple(
-                    _series(p.key, p.turnaround, p.lbs, Bars.from_rows(p.indexes, p.rows))
-                    for p in parts
-                ),
-                (),
-            )
+            series = [
+                SeriesData(key, turnaround, Bars.from_rows(index, rows), close)  # type: ignore[arg-type]
+                for key, turnaround, close, index, rows in parts
+            ]
+            return DataUpdate(session, tuple(series), ())
     if len(payload) >= MIN_SCAN_CHARS:
         scanned = _scanned_bars_message(payload)
         if scanned is not None:

@@ -11,8 +11,6 @@ which accepts or refuses it as it always did.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 import msgspec
 
 __all__ = ["DU_PREFIX", "SeriesRows", "decode_du"]
@@ -27,12 +25,16 @@ class _Point(msgspec.Struct):
     v: tuple[float, ...]
 
 
+class _Labels(msgspec.Struct):
+    bar_close_time: float | None = None
+
+
 class _Object(msgspec.Struct):
     # Present (even null) means the object is a study or malformed: the JSON path decides.
     st: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
     s: list[_Point] | msgspec.UnsetType = msgspec.UNSET
-    t: Any = None
-    lbs: Any = None
+    t: str | None = None
+    lbs: _Labels | None = None
 
 
 class _Du(msgspec.Struct):
@@ -42,15 +44,8 @@ class _Du(msgspec.Struct):
 
 _DECODER = msgspec.json.Decoder(_Du)
 
-
-class SeriesRows(NamedTuple):
-    """One series' part of a ``du``: its key, raw ``t`` and ``lbs``, bar indexes and rows."""
-
-    key: str
-    turnaround: Any
-    lbs: Any
-    indexes: list[int]
-    rows: list[tuple[float, float, float, float, float, float]]
+#: One series' part of a ``du``: key, turnaround, ``lbs.bar_close_time``, bar indexes, rows.
+SeriesRows = tuple[str, "str | None", "float | None", list[int], list[tuple[float, ...]]]
 
 
 def decode_du(payload: str) -> tuple[str, list[SeriesRows]] | None:
@@ -58,9 +53,8 @@ def decode_du(payload: str) -> tuple[str, list[SeriesRows]] | None:
 
     Example:
         >>> text = '{"m":"du","p":["cs_1",{"sds_1":{"s":[{"i":9,"v":[60,1,2,0.5,1.5]}],"t":"s1"}}]}'
-        >>> session, [series] = decode_du(text)
-        >>> session, series.key, series.indexes, series.rows
-        ('cs_1', 'sds_1', [9], [(60.0, 1.0, 2.0, 0.5, 1.5, nan)])
+        >>> decode_du(text)
+        ('cs_1', [('sds_1', 's1', None, [9], [(60.0, 1.0, 2.0, 0.5, 1.5, nan)])])
     """
     try:
         du = _DECODER.decode(payload)
@@ -76,7 +70,7 @@ def decode_du(payload: str) -> tuple[str, list[SeriesRows]] | None:
         if obj.s is msgspec.UNSET:
             continue
         index: list[int] = []
-        rows: list[Any] = []
+        rows: list[tuple[float, ...]] = []
         for point in obj.s:
             values = point.v
             if len(values) == 6:
@@ -86,5 +80,6 @@ def decode_du(payload: str) -> tuple[str, list[SeriesRows]] | None:
             else:
                 return None
             index.append(point.i)
-        series.append(SeriesRows(key, obj.t, obj.lbs, index, rows))
+        lbs = obj.lbs
+        series.append((key, obj.t, None if lbs is None else lbs.bar_close_time, index, rows))
     return session, series
