@@ -31,10 +31,11 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import NamedTuple, Protocol
+from typing import Generic, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -55,8 +56,13 @@ HISTORY_START: float = datetime(2000, 1, 3, tzinfo=timezone.utc).timestamp()
 _DAY = 86_400
 _FIRST_DAY = int(HISTORY_START) // _DAY
 _LAST_DAY = int(datetime(2070, 1, 1, tzinfo=timezone.utc).timestamp()) // _DAY  # exclusive
-_BLOCK = 64  # trading days generated (and cached) together
-_CACHE_BARS = 2_000_000  # intraday bars kept across calls, about 100 MB
+# Trading days generated (and cached) together: a few days, so that a request for the latest
+# few thousand minutes generates little more than it sends.
+_BLOCK = 8
+_UNIT_BYTES = 48  # one bar or unit of _Ohlc: six int64
+_ENTRY_BYTES = 1024  # what a cache entry costs besides its columns (arrays, tuples, keys)
+_BLOCK_CACHE_BYTES = 100 * 2**20  # intraday bars of whole blocks, kept across calls
+_REQUEST_CACHE_BYTES = 64 * 2**20  # complete bars of recent requests, kept across calls
 _PROBE = 7  # UTC offsets are probed every _PROBE days: DST periods are far longer
 _TIME_LIMIT = 2**40  # seconds; clamps infinite request bounds
 
@@ -156,6 +162,32 @@ class SimBars:
     def __len__(self) -> int:
         return len(self.time)
 
+    def take(self, part: slice) -> SimBars:
+        """The bars of ``part``, as views of these columns.
+
+        Example:
+            >>> bars = SimBars(*(np.arange(4.0) for _ in range(6)))
+            >>> bars.take(slice(1, 3)).close.tolist()
+            [1.0, 2.0]
+        """
+        return SimBars(*(getattr(self, column)[part] for column in _BAR_COLUMNS))
+
+    @staticmethod
+    def concat(parts: Sequence[SimBars]) -> SimBars:
+        """The bars of ``parts``, one after the other, in new columns.
+
+        Example:
+            >>> bars = SimBars(*(np.arange(2.0) for _ in range(6)))
+            >>> SimBars.concat([bars, bars]).time.tolist()
+            [0.0, 1.0, 0.0, 1.0]
+        """
+        return SimBars(
+            *(np.concatenate([getattr(p, column) for p in parts]) for column in _BAR_COLUMNS)
+        )
+
+
+_BAR_COLUMNS = tuple(field.name for field in fields(SimBars))
+
 
 class _Ohlc(NamedTuple):
     """Units (minutes, seconds, days) or bars in integer ticks; ``t`` is the start time."""
@@ -169,6 +201,11 @@ class _Ohlc(NamedTuple):
 
     def take(self, index: I64 | npt.NDArray[np.bool_] | slice) -> _Ohlc:
         return _Ohlc(*(column[index] for column in self))
+
+    def during(self, start: int, end: float) -> _Ohlc:
+        """The units that start in ``[start, end]``, as views (``t`` is ascending)."""
+        lo = int(np.searchsorted(self.t, start, side="left"))
+        return self.take(slice(lo, int(np.searchsorted(self.t, _int_key(end), side="right"))))
 
     @staticmethod
     def concat(parts: list[_Ohlc]) -> _Ohlc:
@@ -197,11 +234,52 @@ class _Ohlc(NamedTuple):
         high = max(o, close) + round(fraction * (h - max(o, c)))
         low = min(o, close) - round(fraction * (min(o, c) - lo))
         volume = math.floor(fraction * v)
-        last = np.array([[t], [o], [high], [low], [close], [volume]], dtype=np.int64)
-        return _Ohlc(*(np.append(column[:-1], row) for column, row in zip(self, last, strict=True)))
+        columns = _Ohlc(*(column.copy() for column in self))
+        for column, value in zip(columns, (t, o, high, low, close, volume), strict=True):
+            column[-1] = value
+        return columns
 
 
 _EMPTY = _Ohlc(*(np.empty(0, dtype=np.int64) for _ in range(6)))
+_ONE_MINUTE = Resolution("T", 1)
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+class _Lru(Generic[_K, _V]):
+    """Values by key, least recently used out once their ``cost`` passes ``max_bytes``.
+
+    The newest entry always stays, so one oversized request is still served from the cache
+    until the next one.
+    """
+
+    def __init__(self, max_bytes: int, cost: Callable[[_V], int]) -> None:
+        self.max_bytes = max_bytes
+        self.nbytes = 0
+        self._cost = cost
+        self._entries: OrderedDict[_K, _V] = OrderedDict()
+
+    def get(self, key: _K) -> _V | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: _K, value: _V) -> _V:
+        self._entries[key] = value
+        self.nbytes += self._cost(value)
+        while self.nbytes > self.max_bytes and len(self._entries) > 1:
+            self.nbytes -= self._cost(self._entries.popitem(last=False)[1])
+        return value
+
+
+def _block_cost(block: tuple[int, _Ohlc]) -> int:
+    return _ENTRY_BYTES + _UNIT_BYTES * len(block[1].t)
+
+
+def _bars_cost(bars: SimBars) -> int:
+    return _ENTRY_BYTES + _UNIT_BYTES * len(bars)
 
 
 def _first_of_runs(keys: I64) -> I64:
@@ -290,7 +368,7 @@ class _Track(NamedTuple):
     minutes: I64
 
     def day_containing(self, t: float) -> int | None:
-        d = int(np.searchsorted(self.open, t, side="right")) - 1
+        d = int(np.searchsorted(self.open, _int_key(t), side="right")) - 1
         return d if d >= 0 and t < self.close[d] else None
 
 
@@ -314,9 +392,12 @@ def _session_minutes(session: str) -> tuple[int, int]:
     return start, end
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def _utc_offset(zone: ZoneInfo, local: int) -> int:
-    wall = datetime(1970, 1, 1) + timedelta(seconds=local)
-    offset = wall.replace(tzinfo=zone).utcoffset()
+    # A naive datetime is read as wall time (fold 0), as with replace(tzinfo=zone), but cheaper.
+    offset = zone.utcoffset(_EPOCH + timedelta(seconds=local))
     return 0 if offset is None else int(offset.total_seconds())
 
 
@@ -543,9 +624,8 @@ class _Model:
         regular = (i >= first) & (i < first + self.regular.minutes[a:b, None])
         return scale * np.where(regular, 1.0, _EXTENDED_VOLUME)
 
-    def minutes(self, track: _Track, a: int, b: int, base: _Ohlc | None = None) -> _Ohlc:
-        """1-minute bars of ``track`` for trading days [a, b)."""
-        base = self.base_minutes(a, b) if base is None else base
+    def minutes(self, track: _Track, a: int, b: int, base: _Ohlc) -> _Ohlc:
+        """1-minute bars of ``track`` for trading days [a, b), from their ``base_minutes``."""
         if track is self.base:
             return base
         day_start = np.cumsum(self.base.minutes[a:b]) - self.base.minutes[a:b]
@@ -718,6 +798,12 @@ def _adjusted(model: _Model, bars: SimBars, adjustment: str, as_of: float) -> Si
     )  # fmt: skip
 
 
+def _int_key(t: float) -> int:
+    """``t`` as a key for ``searchsorted(side="right")`` in integer times: the same place, but
+    a float key would have numpy convert the whole integer column to floats first."""
+    return math.floor(_clamp_time(t))
+
+
 def _clamp_time(t: float) -> float:
     if math.isnan(t):
         raise ValueError("time must be a number, not NaN")
@@ -746,9 +832,13 @@ class Market:
         self._seed = seed
         self._lock = threading.RLock()
         self._models: dict[SimSymbol, _Model] = {}
-        self._intraday: OrderedDict[tuple[SimSymbol, bool, int, int], tuple[int, _Ohlc]]
-        self._intraday = OrderedDict()
-        self._cached_bars = 0
+        # (symbol, extended, step, block) -> the block's first bar index and its bars.
+        self._blocks: _Lru[tuple[SimSymbol, bool, int, int], tuple[int, _Ohlc]]
+        self._blocks = _Lru(_BLOCK_CACHE_BYTES, _block_cost)
+        # (symbol, extended, resolution, g0, g1) -> final bars g0 .. g1 - 1, read-only: a
+        # repeated request, or the next live push of a series, builds them once.
+        self._requests: _Lru[tuple[SimSymbol, bool, Resolution, int, int], SimBars]
+        self._requests = _Lru(_REQUEST_CACHE_BYTES, _bars_cost)
 
     def bars_before(
         self,
@@ -944,8 +1034,24 @@ class Market:
         now: float,
         extended: bool,
     ) -> SimBars:
+        """Bars ``g0 .. g1 - 1``, the last one forming when its span contains ``now``."""
+        forming = g1 > g0 and now < index.end_of(g1 - 1)
+        bars = self._complete(model, index, res, g0, g1 - 1 if forming else g1, extended)
+        if not forming:
+            return bars
+        last = model.to_bars(self._forming(model, index, res, g1 - 1, now, extended))
+        return SimBars.concat([bars, last]) if len(bars) else last
+
+    def _complete(
+        self, model: _Model, index: _Index, res: Resolution, g0: int, g1: int, extended: bool
+    ) -> SimBars:
+        """Final bars ``g0 .. g1 - 1`` (none forming): the same whenever they are asked for."""
         if g1 <= g0:
             return model.to_bars(_EMPTY)
+        key = (model.symbol, extended, res, g0, g1)
+        cached = self._requests.get(key)
+        if cached is not None:
+            return cached
         if res.unit == "S":
             bars = self._seconds(model, index, g0, g1, extended)
         elif res.unit == "T":
@@ -953,14 +1059,14 @@ class Market:
         else:
             a, b = index.days_of(g0, g1)
             bars = _rollup_by_bar(model.day_summaries(extended, a, b), index)[1]
-        if now < index.end_of(g1 - 1):
-            forming = self._forming(model, index, res, g1 - 1, now, extended)
-            bars = _Ohlc.concat([bars.take(slice(0, -1)), forming])
-        return model.to_bars(bars)
+        final = model.to_bars(bars)
+        for column in _BAR_COLUMNS:  # shared by every caller from now on
+            getattr(final, column).flags.writeable = False
+        return self._requests.put(key, final)
 
     def _seconds(self, model: _Model, index: _Index, g0: int, g1: int, extended: bool) -> _Ohlc:
         a, b = index.days_of(g0, g1)
-        minutes = model.minutes(model.track(extended), a, b)
+        minutes = self._day_minutes(model, extended, a, b)
         lo, hi = np.searchsorted(minutes.t, [index.open_of(g0) - 59, index.end_of(g1 - 1)])
         bar, bars = _rollup_by_bar(model.seconds(minutes.take(slice(lo, hi))), index)
         return bars.take((bar >= g0) & (bar < g1))
@@ -970,31 +1076,35 @@ class Market:
     ) -> _Ohlc:
         """k-minute bars from per-block caches (a block's bars never straddle its days)."""
         a, b = index.days_of(g0, g1)
-        parts = [
-            self._minute_block(model, index, extended, step, block)
-            for block in range(a // _BLOCK, (b - 1) // _BLOCK + 1)
-        ]
-        first = parts[0][0]
-        return _Ohlc.concat([bars for _, bars in parts]).take(slice(g0 - first, g1 - first))
+        parts = []
+        for block in range(a // _BLOCK, (b - 1) // _BLOCK + 1):
+            first, bars = self._minute_block(model, index, extended, step, block)
+            parts.append(bars.take(slice(max(g0 - first, 0), g1 - first)))
+        # Views of the cached blocks when one block holds them all: nobody writes to them.
+        return parts[0] if len(parts) == 1 else _Ohlc.concat(parts)
+
+    def _day_minutes(self, model: _Model, extended: bool, a: int, b: int) -> _Ohlc:
+        """1-minute bars of a session variant's trading days [a, b), from the block cache."""
+        index = model.index(extended, _ONE_MINUTE)
+        track = model.track(extended)
+        # The first minute of day a opens at its session open, the last of day b - 1 a
+        # minute (or less) before its close.
+        g0, g1 = index.count_le(np.array([track.open[a], track.close[b - 1] - 1]))
+        return self._minutes(model, index, int(g0) - 1, int(g1), extended, 60)
 
     def _minute_block(
         self, model: _Model, index: _Index, extended: bool, step: int, block: int
     ) -> tuple[int, _Ohlc]:
         key = (model.symbol, extended, step, block)
-        cached = self._intraday.get(key)
+        cached = self._blocks.get(key)
         if cached is not None:
-            self._intraday.move_to_end(key)
             return cached
         a, b = model.block_days(block)
         base = model.base_minutes(a, b)
         model.remember_days(block, base)
         track = model.track(extended)
         first = int(index.count_le(track.open[a : a + 1])[0]) - 1
-        self._intraday[key] = cached = (first, model.intraday_bars(track, a, b, step, base))
-        self._cached_bars += len(cached[1].t)
-        while self._cached_bars > _CACHE_BARS and len(self._intraday) > 1:
-            self._cached_bars -= len(self._intraday.popitem(last=False)[1][1].t)
-        return cached
+        return self._blocks.put(key, (first, model.intraday_bars(track, a, b, step, base)))
 
     def _forming(
         self, model: _Model, index: _Index, res: Resolution, g: int, now: float, extended: bool
@@ -1010,12 +1120,11 @@ class Market:
                 parts.append(model.day_summaries(extended, a, done))
         d = track.day_containing(now)
         if d is not None:
-            units = model.minutes(track, d, d + 1)
+            units = self._day_minutes(model, extended, d, d + 1)
             unit_seconds = 60
             if res.unit == "S":  # a bar of n seconds may straddle two minutes
-                units = units.take((units.t > bar_open - 60) & (units.t <= now))
-                units, unit_seconds = model.seconds(units), 1
-            units = units.take((units.t >= bar_open) & (units.t <= now))
+                units, unit_seconds = model.seconds(units.during(bar_open - 59, now)), 1
+            units = units.during(bar_open, now)
             parts.append(units.with_partial_last((now - int(units.t[-1])) / unit_seconds))
-        combined = _Ohlc.concat(parts)
+        combined = parts[0] if len(parts) == 1 else _Ohlc.concat(parts)
         return combined.rollup(np.zeros(1, dtype=np.int64))

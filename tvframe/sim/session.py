@@ -7,6 +7,8 @@ negative indexes and live bars keep counting upwards from the initial load.
 The simulator parses and builds its own JSON so that a client bug is not mirrored here.
 Studies (``create_study`` and the rest) are kept per chart session by
 :class:`~tvframe.sim.study_session.StudyBook`, which this module feeds with the series' bars.
+History JSON is made once per run of bars and kept (:class:`HistoryCache`); what is spliced
+into a message is exactly what ``orjson`` would write for the same bars.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -32,7 +36,7 @@ from tvframe.sim.market import ADJUSTMENTS, Market, SimBars, parse_resolution
 from tvframe.sim.quotes import QuoteBook
 from tvframe.sim.study_session import StudyBook
 
-__all__ = ["ClientSession"]
+__all__ = ["ClientSession", "HistoryCache", "RenderedBars"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,13 @@ _STAMPED = frozenset(
     }
 )
 _EMPTY_NS: dict[str, Any] = {"d": "", "indexes": []}
+_EMPTY_TIMESCALE: dict[str, Any] = {
+    "index": 0,
+    "zoffset": 0,
+    "changes": [],
+    "marks": [],
+    "index_diff": [],
+}
 _NOCHANGE_NS: dict[str, Any] = {"d": "", "indexes": "nochange"}
 _TYPESPECS = {
     "stock": ["common"],
@@ -99,22 +110,50 @@ def _country(timezone: str) -> str:
     return _COUNTRIES.get(timezone, _COUNTRIES.get(timezone.split("/")[0], ""))
 
 
-def _bar_rows(bars: SimBars, with_volume: bool) -> list[list[float]]:
+def _columns(bars: SimBars, with_volume: bool) -> list[FloatArray]:
     columns = [bars.time, bars.open, bars.high, bars.low, bars.close]
-    if with_volume:
-        columns.append(bars.volume)
-    rows: list[list[float]] = np.column_stack(columns).tolist()
+    return [*columns, bars.volume] if with_volume else columns
+
+
+def _bar_rows(bars: SimBars, with_volume: bool) -> list[list[float]]:
+    rows: list[list[float]] = np.column_stack(_columns(bars, with_volume)).tolist()
     return rows
+
+
+def _last_row(bars: SimBars, with_volume: bool) -> list[float] | None:
+    rows = _bar_rows(bars.take(slice(-1, None)), with_volume)
+    return rows[0] if rows else None
 
 
 def _points(rows: list[list[float]], first_index: int) -> list[dict[str, Any]]:
     return [{"i": first_index + k, "v": row} for k, row in enumerate(rows)]
 
 
-def _marks(times: FloatArray, first_index: int) -> list[list[int]]:
+def _json_array(values: npt.NDArray[Any]) -> bytes:
+    """orjson's text of an array: byte for byte that of ``values.tolist()``, made in C."""
+    return orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _points_json(rows: FloatArray, first_index: int) -> bytes:
+    """The text of ``_points(rows.tolist(), first_index)`` without a dict (or list) per bar."""
+    n = len(rows)
+    if not n:
+        return b"[]"
+    values = _json_array(rows)[2:-2].split(b"],[")
+    indexes = _json_array(np.arange(first_index, first_index + n))[1:-1].split(b",")
+    # '{"i":' index ',"v":[' values ']},{"i":' index ... ']}', joined in one go.
+    pieces = [b',"v":['] * (4 * n)
+    pieces[0::4] = indexes
+    pieces[2::4] = values
+    pieces[3::4] = [b']},{"i":'] * n
+    pieces[-1] = b"]}"
+    return b'[{"i":' + b"".join(pieces) + b"]"
+
+
+def _marks(times: FloatArray, first_index: int) -> npt.NDArray[np.int64]:
     """Tick marks ``[weight, time, index]``: 70 year, 60 month, 50 week, 40 day, 30 intraday."""
     if not len(times):
-        return []
+        return np.empty((0, 3), dtype=np.int64)
     seconds = times.astype(np.int64)
     previous = np.concatenate(([seconds[0]], seconds[:-1]))
     weight = np.full(len(seconds), 30, dtype=np.int64)
@@ -137,18 +176,132 @@ def _marks(times: FloatArray, first_index: int) -> list[list[int]]:
     for changed, value in steps:
         weight[changed] = value
     indexes = np.arange(first_index, first_index + len(seconds))
-    marks: list[list[int]] = np.column_stack((weight, seconds, indexes)).tolist()
-    return marks
+    return np.column_stack((weight, seconds, indexes))
 
 
-def _timescale(times: FloatArray, first_index: int, zoffset: int) -> dict[str, Any]:
-    return {
-        "index": first_index,
-        "zoffset": zoffset,
-        "changes": times.tolist(),
-        "marks": _marks(times, first_index),
-        "index_diff": [],
-    }
+class RenderedBars(NamedTuple):
+    """The JSON of a run of bars in a ``timescale_update``, ready to splice into the message.
+
+    Attributes:
+        points: The series object's ``"s"`` array.
+        changes: The timescale's ``"changes"`` (the bars' open times).
+        marks: The timescale's ``"marks"``.
+        nbytes: Bytes of the three texts.
+    """
+
+    points: orjson.Fragment
+    changes: orjson.Fragment
+    marks: orjson.Fragment
+    nbytes: int
+
+
+def _render(bars: SimBars, with_volume: bool, first_index: int) -> RenderedBars:
+    texts = (
+        _points_json(np.column_stack(_columns(bars, with_volume)), first_index),
+        _json_array(bars.time),
+        _json_array(_marks(bars.time, first_index)),
+    )
+    points, changes, marks = (orjson.Fragment(text) for text in texts)
+    return RenderedBars(points, changes, marks, sum(len(text) for text in texts))
+
+
+class _BarsKey:
+    """Bars by their bytes and first index; equal keys compare every byte.
+
+    The hash reads only both ends of each column, where requests for different bars differ
+    (their span, the forming bar): hashing every byte would cost much of what a hit saves.
+    """
+
+    __slots__ = ("_hash", "data", "first_index", "width")
+
+    def __init__(self, columns: list[FloatArray], first_index: int) -> None:
+        self.data = np.concatenate(columns).tobytes()
+        self.first_index = first_index
+        self.width = len(columns)
+        ends = b"".join(column[[0, -1]].tobytes() for column in columns if len(column))
+        self._hash = hash((first_index, self.width, len(self.data), ends))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _BarsKey)
+            and (self.first_index, self.width) == (other.first_index, other.width)
+            and self.data == other.data
+        )
+
+
+_ENTRY_BYTES = 512  # what an entry costs besides its texts and key bytes
+
+
+class HistoryCache:
+    """The JSON of bars already sent, shared by connections, least recently used out.
+
+    Serialising thousands of bars is most of what a history request costs, and clients ask
+    for the same bars again and again (every reconnect, every page, every benchmark run).
+    Entries are keyed by the bars' own bytes and their first index, so a hit is exact by
+    construction: a forming bar that moved, another adjustment or another seed is another
+    key. The JSON texts plus the key bytes of every entry stay within ``max_bytes``. Thread
+    safe: several simulators in one process share the default cache.
+
+    Args:
+        max_bytes: The bound on the bytes held.
+
+    Example:
+        >>> cache = HistoryCache(max_bytes=1 << 20)
+        >>> bars = SimBars(*(np.full(1, 2.5) for _ in range(6)))
+        >>> orjson.dumps(cache.render(bars, True, 7).points)
+        b'[{"i":7,"v":[2.5,2.5,2.5,2.5,2.5,2.5]}]'
+        >>> len(cache), cache.render(bars, True, 7) is cache.render(bars, True, 7)
+        (1, True)
+    """
+
+    def __init__(self, max_bytes: int = 256 * 2**20) -> None:
+        self.max_bytes = max_bytes
+        self._nbytes = 0
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[_BarsKey, RenderedBars] = OrderedDict()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: every entry's texts, key bytes and a fixed overhead."""
+        return self._nbytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def render(self, bars: SimBars, with_volume: bool, first_index: int) -> RenderedBars:
+        """The JSON of ``bars`` numbered from ``first_index``: cached, or made and cached.
+
+        Args:
+            bars: The bars, oldest first.
+            with_volume: Whether each point carries the volume (the symbol has volume).
+            first_index: The index of the first bar.
+        """
+        key = _BarsKey(_columns(bars, with_volume), first_index)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        rendered = _render(bars, with_volume, first_index)
+        self._keep(key, rendered)
+        return rendered
+
+    def _keep(self, key: _BarsKey, rendered: RenderedBars) -> None:
+        size = _ENTRY_BYTES + len(key.data) + rendered.nbytes
+        with self._lock:
+            if size > self.max_bytes or key in self._entries:
+                return
+            self._entries[key] = rendered
+            self._nbytes += size
+            while self._nbytes > self.max_bytes:
+                old_key, old = self._entries.popitem(last=False)
+                self._nbytes -= _ENTRY_BYTES + len(old_key.data) + old.nbytes
+
+
+_SHARED_CACHE = HistoryCache()
 
 
 class _Descriptor(NamedTuple):
@@ -206,6 +359,9 @@ class _Feed(NamedTuple):
     adjusted_at: float
 
 
+_TAIL_BARS = 1024  # live bars a series gathers before they join its history
+
+
 @dataclass(slots=True)
 class _Series:
     """A loaded series: what was sent, so paging, live updates and its studies continue it."""
@@ -217,9 +373,46 @@ class _Series:
     feed: _Feed
     unit: str
     count: int
-    bars: SimBars
+    # The bars sent are head + tail; live pushes copy only the tail, however deep the head.
+    head: SimBars
+    tail: SimBars = field(init=False)
     first_index: int = 0
     last_row: list[float] | None = None
+    # The last answer of ClientSession._close_of: every live push asks it again.
+    close_of_newest: tuple[float, int] | None = None
+
+    def __post_init__(self) -> None:
+        self.tail = self.head.take(slice(0, 0))
+
+    @property
+    def bars(self) -> SimBars:
+        """Every bar sent, oldest first."""
+        if len(self.tail):
+            self.bars = SimBars.concat([self.head, self.tail])
+        return self.head
+
+    @bars.setter
+    def bars(self, bars: SimBars) -> None:
+        self.head, self.tail = bars, bars.take(slice(0, 0))
+
+    def extend(self, bars: SimBars, *, replace_newest: bool) -> None:
+        """Append live bars, the first replacing the newest bar sent when it is that bar again."""
+        if replace_newest and len(self.tail):
+            self.tail = self.tail.take(slice(0, -1))
+        elif replace_newest:
+            self.head = self.head.take(slice(0, -1))
+        self.tail = SimBars.concat([self.tail, bars])
+        if len(self.tail) > _TAIL_BARS:
+            self.bars = SimBars.concat([self.head, self.tail])
+
+    @property
+    def length(self) -> int:
+        return len(self.head) + len(self.tail)
+
+    @property
+    def newest_open(self) -> float:
+        """Open time of the newest bar sent (there must be one)."""
+        return float((self.tail if len(self.tail) else self.head).time[-1])
 
     @property
     def times(self) -> FloatArray:
@@ -227,7 +420,7 @@ class _Series:
 
     @property
     def last_index(self) -> int:
-        return self.first_index + len(self.bars) - 1
+        return self.first_index + self.length - 1
 
     @property
     def symbol(self) -> SimSymbol:
@@ -264,7 +457,8 @@ class ClientSession:
 
     Feed client payloads with :meth:`receive`; it returns the framed server messages to write
     (the server batches them into one WebSocket frame). :meth:`live_updates` returns the ``du``
-    messages that bring every live series up to the clock's current time.
+    messages that bring every live series up to the clock's current time. History JSON comes
+    from ``history_cache`` (by default one cache shared by every session of the process).
 
     Example:
         >>> from tvframe.sim.clock import SimClock
@@ -283,6 +477,7 @@ class ClientSession:
         session_name: str = "0.1.1_sim1-charts-free-1-webchart-1",
         via: str = "127.0.0.1:443",
         faults: FaultState | None = None,
+        history_cache: HistoryCache | None = None,
     ) -> None:
         self._config = config
         self._market = market
@@ -291,6 +486,7 @@ class ClientSession:
         self._session_name = session_name
         self._via = via
         self._faults = faults or FaultState()
+        self._history = _SHARED_CACHE if history_cache is None else history_cache
         self._charts: dict[str, _Chart] = {}
         self._out: list[str] = []
         self._now = clock.now()
@@ -648,7 +844,7 @@ class ClientSession:
             return self._before(feed, horizon, limit)
         if count > 0:
             return self._before(feed, math.nextafter(end, math.inf), limit)
-        return _slice_bars(self._between(feed, end, horizon), slice(0, limit))
+        return self._between(feed, end, horizon).take(slice(0, limit))
 
     def _load(
         self,
@@ -685,12 +881,11 @@ class ClientSession:
                 [
                     cs,
                     {series_id: {"s": [], "ns": _EMPTY_NS, "t": turnaround}},
-                    _timescale(np.empty(0), 0, 0),
+                    _EMPTY_TIMESCALE,
                 ],
             )
         feed = _Feed(resolved.symbol, resolution, resolved.extended, resolved.adjustment, self._now)
         bars = self._fetch(feed, count, end)
-        rows = _bar_rows(bars, feed.symbol.has_volume)
         series = _Series(
             series_id,
             turnaround,
@@ -700,10 +895,10 @@ class ClientSession:
             unit,
             count,
             bars,
-            last_row=rows[-1] if rows else None,
+            last_row=_last_row(bars, feed.symbol.has_volume),
         )
         chart.series[series_id] = series
-        self._emit_bars(chart, series, rows, series.times, 0, 0)
+        self._emit_bars(chart, series, bars, 0, 0)
         if timeframe:
             self._emit_timeframe(chart, series, timeframe, final_only=True)
         self._completed(chart, series)
@@ -712,35 +907,33 @@ class ClientSession:
     def _prepend(self, chart: _Chart, series: _Series, bars: SimBars | None) -> None:
         """Send older bars at negative indexes (§12.14); zero bars when history is exhausted."""
         if bars is None or not len(bars):
-            self._emit_bars(chart, series, [], np.empty(0), series.first_index, 0)
+            self._emit_bars(chart, series, series.bars.take(slice(0, 0)), series.first_index, 0)
             return
-        series.bars = _concat_bars(bars, series.bars)
+        series.bars = SimBars.concat([bars, series.bars])
         series.first_index -= len(bars)
-        rows = _bar_rows(bars, series.feed.symbol.has_volume)
-        self._emit_bars(chart, series, rows, bars.time, series.first_index, len(bars))
+        self._emit_bars(chart, series, bars, series.first_index, len(bars))
 
     def _emit_bars(
-        self,
-        chart: _Chart,
-        series: _Series,
-        rows: list[list[float]],
-        times: FloatArray,
-        first_index: int,
-        zoffset: int,
+        self, chart: _Chart, series: _Series, bars: SimBars, first_index: int, zoffset: int
     ) -> None:
+        rendered = self._history.render(bars, series.symbol.has_volume, first_index)
         obj: dict[str, Any] = {
             "node": self._config.node,
-            "s": _points(rows, first_index),
+            "s": rendered.points,
             "ns": _EMPTY_NS,
             "t": series.turnaround,
         }
-        if len(series.times):
-            obj["lbs"] = {"bar_close_time": self._close_of(series, float(series.times[-1]))}
-        self._stats.bars_sent += len(rows)
-        self._emit(
-            "timescale_update",
-            [chart.session_id, {series.series_id: obj}, _timescale(times, first_index, zoffset)],
-        )
+        if series.length:
+            obj["lbs"] = {"bar_close_time": self._close_of(series, series.newest_open)}
+        self._stats.bars_sent += len(bars)
+        timescale = {
+            "index": first_index,
+            "zoffset": zoffset,
+            "changes": rendered.changes,
+            "marks": rendered.marks,
+            "index_diff": [],
+        }
+        self._emit("timescale_update", [chart.session_id, {series.series_id: obj}, timescale])
 
     def _completed(self, chart: _Chart, series: _Series) -> None:
         self._emit(
@@ -764,7 +957,7 @@ class ClientSession:
             older = self._between(series.feed, start, float(series.times[0]))
             if room > 0 and len(older):
                 newest = slice(max(0, len(older) - room), None)
-                self._prepend(chart, series, _slice_bars(older, newest))
+                self._prepend(chart, series, older.take(newest))
         self._emit_timeframe(chart, series, timeframe, final_only=False)
         self._completed(chart, series)
         if series.first_index != first_index:
@@ -818,9 +1011,9 @@ class ClientSession:
     def _update_series(self, chart: _Chart, series: _Series) -> None:
         """du for each bar closed since the last push (final values, plus the bar after it),
         then the forming bar at the current time (§12.13)."""
-        if not len(series.times):
+        if not series.length:
             return
-        last_open = float(series.times[-1])
+        last_open = series.newest_open
         bars = self._between(series.feed, last_open, self._now + 1.0)
         if not len(bars):
             return
@@ -829,8 +1022,7 @@ class ClientSession:
         if continues and len(rows) == 1 and rows[0] == series.last_row:
             return
         base = series.last_index if continues else series.last_index + 1
-        kept = _slice_bars(series.bars, slice(0, -1)) if continues else series.bars
-        series.bars = _concat_bars(kept, bars)
+        series.extend(bars, replace_newest=continues)
         chart.studies.refresh(series)
         updates = [
             (rows[k : k + 2], base + k, float(bars.time[k + 1])) for k in range(len(rows) - 1)
@@ -856,28 +1048,16 @@ class ClientSession:
 
     def _close_of(self, series: _Series, open_time: float) -> int:
         """``lbs.bar_close_time`` of the bar opening at ``open_time`` (§6): the market's."""
+        known = series.close_of_newest
+        if known is not None and known[0] == open_time:
+            return known[1]
         feed = series.feed
         close = self._market.bar_close(
             feed.symbol, feed.resolution, open_time, extended=feed.extended
         )
         assert close is not None, "a sent bar opens inside its session"
+        series.close_of_newest = (open_time, int(close))
         return int(close)
-
-
-_COLUMNS = ("time", "open", "high", "low", "close", "volume")
-
-
-def _slice_bars(bars: SimBars, part: slice) -> SimBars:
-    return SimBars(**{column: getattr(bars, column)[part] for column in _COLUMNS})
-
-
-def _concat_bars(older: SimBars, newer: SimBars) -> SimBars:
-    return SimBars(
-        **{
-            column: np.concatenate((getattr(older, column), getattr(newer, column)))
-            for column in _COLUMNS
-        }
-    )
 
 
 def _symbol_info(symbol: SimSymbol, extended: bool) -> dict[str, Any]:
