@@ -165,7 +165,8 @@ def test_snapshots_from_another_thread_are_always_consistent(
         done.set()
         reader.join()
     assert not problems, problems[:3]
-    assert len(counts) > 1 and counts[-1] >= 2 * (30 + 9)
+    # The reader's last snapshot may predate wait()'s return: the rows are checked after it.
+    assert len(counts) > 1 and len(lf.to_pandas()) >= 2 * (30 + 9)
 
 
 def test_max_bars_keeps_exactly_the_newest(sim: SimHandle, frames: list[LiveFrame]) -> None:
