@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tvframe.watchdog import Watchdog
 
@@ -41,3 +42,25 @@ async def test_a_stopped_watchdog_never_fires() -> None:
     dog.stop()
     await task
     assert not dog.fired and not task.cancelled()
+
+
+async def test_a_loop_busy_past_the_deadline_is_not_taken_for_silence() -> None:
+    # The reader's data is there, but the loop was blocked: the timer runs late, before the
+    # reader can read. It must give the reader its chance instead of firing.
+    loop = asyncio.get_running_loop()
+    arrived = loop.create_future()
+    box: list[Watchdog] = []
+
+    async def reader() -> str:
+        await arrived
+        box[0].feed()
+        return "read"
+
+    task = asyncio.ensure_future(reader())
+    box.append(Watchdog(task, _TIMEOUT))
+    await asyncio.sleep(0)
+    time.sleep(_TIMEOUT * 3)  # a callback hogging the loop past the deadline
+    loop.call_later(0, arrived.set_result, None)  # runs after the overdue timer
+    assert await task == "read"
+    assert not box[0].fired
+    box[0].stop()

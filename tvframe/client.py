@@ -572,10 +572,11 @@ class Client(AsyncClosing):
         try:
             while True:
                 frame = await ws.recv()
-                watchdog.feed()
                 if not isinstance(frame, str):
                     raise ProtocolError("the server sent a binary frame; TradingView sends text")
                 self._conn.receive(frame)
+                # Fed once the frame is decoded: silence is time spent waiting, not decoding.
+                watchdog.feed()
                 await self._flush()
                 for event in self._conn.events():
                     self._dispatch(event)

@@ -3,7 +3,8 @@
 ``asyncio.wait_for`` around every ``recv()`` would do the same, but in Python 3.10 and 3.11 it
 wraps each receive in a new task: a loop round trip per frame, a large share of a busy live
 feed's cost. Here feeding costs one clock read, and a timer fires only when the deadline
-really passed.
+passed while the loop was free to read: a timer that ran late (the loop was busy) first gives
+the reader a short grace to catch up.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Watchdog:
         self._loop = asyncio.get_running_loop()
         self._task = task
         self._timeout = timeout
+        # A timer that runs this late found the loop busy (a long callback, a huge frame):
+        # that is not the server's silence, so the reader gets this much longer to read.
+        self._grace = min(1.0, timeout / 4)
         self._deadline = self._loop.time() + timeout
         self._handle = self._loop.call_at(self._deadline, self._check)
         #: True once the deadline passed and the task was cancelled for it.
@@ -50,7 +54,10 @@ class Watchdog:
         self._handle.cancel()
 
     def _check(self) -> None:
-        if self._loop.time() >= self._deadline:
+        now = self._loop.time()
+        if now >= self._deadline and now - self._handle.when() > self._grace:
+            self._deadline = now + self._grace
+        if now >= self._deadline:
             self.fired = True
             self._task.cancel("no message within the watchdog's timeout")
         else:
