@@ -719,7 +719,8 @@ def decode_message(payload: str) -> Event:
         >>> decode_message('{"m":"quote_completed","p":["qs_1","NASDAQ:AAPL"]}')
         QuoteCompleted(session='qs_1', key='NASDAQ:AAPL')
     """
-    if payload.startswith(DU_PREFIX):
+    if len(payload) < MIN_SCAN_CHARS and payload.startswith(DU_PREFIX) and _STUDY not in payload:
+        # A live bar update; study points are left to the JSON path.
         du = decode_du(payload)
         if du is not None:
             session, parts = du
@@ -775,6 +776,7 @@ def _scanned_bars_message(payload: str) -> dict[str, Any] | None:
 
 
 _BAR_METHODS = frozenset({"timescale_update", "du"})
+_STUDY = '"st":'
 
 
 def _decode(obj: Any, payload: str) -> Event:
