@@ -1,7 +1,8 @@
 """Bytes per stored bar of a LiveFrame holding ``--bars`` bars (one symbol), in its own process.
 
-A small LiveFrame is opened and stopped first, so imports and the pooled socket are not
-counted; then tracemalloc (which sees numpy's buffers) measures what the big LiveFrame still
+A smaller LiveFrame is opened and stopped first, so imports and the pooled socket are not
+counted (1 000 bars: enough for its history to take the same decode path, and imports, as
+the big one's); then tracemalloc (which sees numpy's buffers) measures what the big LiveFrame still
 holds once its history is in and the decode's temporaries are gone. The column arrays' own
 size (``BarBuffer.nbytes``) is reported beside it.
 
@@ -25,7 +26,7 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--symbol", default="SIMX:T000")
     args = parser.parse_args()
-    with tv.live(args.symbol, "1m", 10, url=args.url):
+    with tv.live(args.symbol, "1m", 1000, url=args.url):
         pass
     gc.collect()
     tracemalloc.start()
