@@ -16,10 +16,11 @@ It prints ``{"url": ...}`` once listening, then answers one JSON line per comman
 - ``{"cmd": "push", "pace": P}``: write the prepared frames, as fast as the sockets take them
   (``P`` = 0) or one every ``P`` seconds: ``{"frames", "seconds"}``.
 
-The pushes are rendered ahead, and not by the simulator's market: its live path recomputes
-minutes of market per update (milliseconds each), far too slow to flood a client. The first
-push is the simulator's own (``live_updates``); it gives each series' ids, index and last bar,
-and the rest are ticks continuing it in exactly that shape (a random walk; a new bar every
+The pushes are rendered ahead, so the push itself costs the simulator nothing but socket
+writes and the client is flooded as fast as loopback carries it (the simulator's own live
+path, ~0.15 ms per series and tick, would pace it at its market's speed). The first push is
+the simulator's own (``live_updates``); it gives each series' ids, index and last bar, and
+the rest are ticks continuing it in exactly that shape (a random walk; a new bar every
 minute, sent with the closed one as the simulator does).
 """
 
