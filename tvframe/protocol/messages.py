@@ -706,6 +706,12 @@ _DECODERS: dict[str, Callable[[list[Any]], Event]] = {
 }
 
 
+#: Methods whose payload may carry a big bar array (the scan's candidates).
+_BAR_METHODS = frozenset({"timescale_update", "du"})
+#: A key only study objects have: such a du is left to the JSON path.
+_STUDY = '"st":'
+
+
 def decode_message(payload: str) -> Event:
     """Decode one framed payload (not a heartbeat) into an event.
 
@@ -773,10 +779,6 @@ def _scanned_bars_message(payload: str) -> dict[str, Any] | None:
         return None
     holders[0]["s"] = bars
     return obj
-
-
-_BAR_METHODS = frozenset({"timescale_update", "du"})
-_STUDY = '"st":'
 
 
 def _decode(obj: Any, payload: str) -> Event:

@@ -45,7 +45,7 @@ class _Du(msgspec.Struct):
 _DECODER = msgspec.json.Decoder(_Du)
 
 #: One series' part of a ``du``: key, turnaround, ``lbs.bar_close_time``, bar indexes, rows.
-SeriesRows = tuple[str, "str | None", "float | None", list[int], list[tuple[float, ...]]]
+SeriesRows = tuple[str, str | None, float | None, list[int], list[tuple[float, ...]]]
 
 
 def decode_du(payload: str) -> tuple[str, list[SeriesRows]] | None:
