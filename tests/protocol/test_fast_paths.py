@@ -1,8 +1,7 @@
 """The fast paths of the hot loops give exactly what the general paths give.
 
 ``bar_rows`` (live updates of one or two bars, already in order) against ``merge_bars``;
-``_bars``' few-rows column copy against the many-rows one; the collector pause of a big
-payload's decode.
+``_bars``' few bars kept as rows against the many-rows numpy columns.
 """
 
 from __future__ import annotations

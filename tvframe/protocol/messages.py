@@ -520,14 +520,13 @@ def _few_bars(points: list[Any]) -> Bars | None:
 
 
 def _columns(rows: npt.NDArray[Any]) -> list[FloatArray]:
-    """Contiguous float64 copies of the columns of ``rows``."""
-    if len(rows) <= _FEW_ROWS:
-        # A live update's one or two bars: numpy's cost is per call, so one copy for all.
-        return list(np.ascontiguousarray(rows.T, dtype=np.float64))
-    # Column by column for bigger ones: no transposing copy, no block of a history's size.
+    """Contiguous float64 copies of the columns of ``rows``, column by column: no transposing
+    copy, no block of a history's size (a live update's few bars never come here: they stay
+    rows, see :func:`_few_bars`)."""
     return [rows[:, k].astype(np.float64) for k in range(rows.shape[1])]
 
 
+#: Up to this many bars, a bar array is kept as rows (a live update), not made numpy columns.
 _FEW_ROWS = 16
 
 
