@@ -14,12 +14,9 @@ object holding ``"s"`` twice keeps the first (JSON keeps the last).
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from tvframe.protocol.messages import Bars
 
 __all__ = ["MIN_SCAN_CHARS", "find_bars", "find_unread", "scan_bars"]
 
@@ -87,17 +84,16 @@ def find_unread(payload: str, start: int) -> list[tuple[int, int]]:
     return spans
 
 
-def scan_bars(array: str) -> Bars | None:
-    """The bars of one ``"s"`` array (``[{"i":…,"v":[…]},…]``) as columns, or None when
-    the text is not exactly that shape (the caller then decodes it as JSON).
+def scan_bars(array: str) -> list[np.ndarray[Any, Any]] | None:
+    """The columns (index, time, open, high, low, close, volume) of one ``"s"`` array
+    (``[{"i":…,"v":[…]},…]``), or None when the text is not exactly that shape (the caller
+    then decodes it as JSON). Volume is NaN for 5-value bars.
 
     Example:
-        >>> bars = scan_bars('[{"i":0,"v":[60.0,1,2,0.5,1.5,10]},{"i":1,"v":[120.0,1,2,1,2,20]}]')
-        >>> bars.index.tolist(), bars.close.tolist()
+        >>> cols = scan_bars('[{"i":0,"v":[60.0,1,2,0.5,1.5,10]},{"i":1,"v":[120.0,1,2,1,2,20]}]')
+        >>> cols[0].tolist(), cols[5].tolist()
         ([0, 1], [1.5, 2.0])
     """
-    from tvframe.protocol.messages import Bars
-
     if len(array) < 4 or not array.isascii():
         return None
     body = array[1:-1].encode("ascii")
@@ -109,10 +105,9 @@ def scan_bars(array: str) -> Bars | None:
     columns = _parse_rows(b"," + body.translate(_TO_ROWS, _DROP), width)
     if columns is None or len(columns[0]) != count:
         return None
-    index, *values = columns
     if width == 5:
-        values.append(np.full(count, np.nan))
-    return Bars(index.astype(np.int64, copy=False), *values)
+        columns.append(np.full(count, np.nan))
+    return columns
 
 
 def _parse_rows(rows: bytes, width: int) -> list[np.ndarray[Any, Any]] | None:
@@ -138,4 +133,5 @@ def _parse_rows(rows: bytes, width: int) -> list[np.ndarray[Any, Any]] | None:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     # Writable copies: the columns end up in frames and buffers that may be edited in place.
+    # The index column is int64 (its declared type), the others float64.
     return [np.array(column.to_numpy(), copy=True) for column in table.columns]

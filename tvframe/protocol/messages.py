@@ -752,9 +752,10 @@ def _scanned_bars_message(payload: str) -> dict[str, Any] | None:
     if span is None:
         return None
     start, end = span
-    bars = scan_bars(payload[start:end])
-    if bars is None:
+    columns = scan_bars(payload[start:end])
+    if columns is None:
         return None
+    bars = Bars(*columns)
     pieces, at = [payload[:start], "null"], end
     for first, last in find_unread(payload, end):
         pieces += [payload[at:first], "[]"]
