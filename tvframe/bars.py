@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from operator import itemgetter
 
 import numpy as np
 
 from tvframe.protocol.messages import BarRow, Bars
 
-__all__ = ["BarRow", "bar_rows", "merge_bars", "select_bars"]
+__all__ = ["BarRow", "bar_rows", "merge_bars", "row_time", "select_bars"]
+
+#: A :data:`BarRow`'s time: the sort and search key of rows.
+row_time = itemgetter(0)
 
 
 def merge_bars(chunks: Sequence[Bars]) -> Bars:
@@ -73,16 +77,12 @@ def bar_rows(chunks: Sequence[Bars]) -> list[BarRow]:
         # Several frames of live updates repeat the forming bar: a dict keeps the last
         # state of each time without numpy's per-call cost.
         latest = {row[0]: row for row in rows}
-        return sorted(latest.values(), key=_time)
+        return sorted(latest.values(), key=row_time)
     return merge_bars(chunks).rows()
 
 
 #: Up to this many rows, :func:`bar_rows` merges in Python rather than with numpy.
 _FEW_ROWS = 4096
-
-
-def _time(row: BarRow) -> float:
-    return row[0]
 
 
 def _ascending(time: np.ndarray) -> bool:

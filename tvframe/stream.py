@@ -15,11 +15,10 @@ import logging
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
-from tvframe.bars import BarRow, bar_rows, merge_bars
+from tvframe.bars import BarRow, bar_rows, merge_bars, row_time
 from tvframe.client import (
     ADJUSTMENTS,
     SERIES_ID,
@@ -73,7 +72,6 @@ logger = logging.getLogger(__name__)
 
 # Bars asked for when a series is reloaded after a reconnect; paging covers longer outages.
 _BACKFILL_BARS = 300
-_TIME = itemgetter(0)
 
 
 class _Buffer:
@@ -275,7 +273,7 @@ class _SeriesRoute:
     def _apply(self, rows: Sequence[BarRow]) -> None:
         """Deliver time-sorted, de-duplicated bars: those before the last are final."""
         forming = self.forming
-        start = 0 if forming is None else bisect_left(rows, forming.time, key=_TIME)
+        start = 0 if forming is None else bisect_left(rows, forming.time, key=row_time)
         if start >= len(rows):
             return  # nothing as new as the forming bar
         events: list[BarUpdate] = []
