@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import msgspec
 import numpy as np
 import orjson
 import pytest
@@ -203,7 +204,10 @@ def canon(value: Any) -> Any:
         return (value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, Bars):
         return ("Bars", *(canon(getattr(value, name)) for name in _BAR_COLUMNS))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, msgspec.Struct):
+        names = value.__struct_fields__
+        return (type(value).__name__, *(canon(getattr(value, name)) for name in names))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # Heartbeat
         fields = dataclasses.fields(value)
         return (type(value).__name__, *(canon(getattr(value, f.name)) for f in fields))
     if isinstance(value, list | tuple):

@@ -1,8 +1,9 @@
 """Server payloads decoded into typed events; client methods encoded. No I/O.
 
 Every server message is untrusted: shapes are checked and a bad one raises
-:class:`~tvframe.errors.MessageError` naming the method and what was wrong. Events are frozen,
-slotted dataclasses; bars travel as numpy columns, never one object per bar.
+:class:`~tvframe.errors.MessageError` naming the method and what was wrong. The events
+(:mod:`tvframe.protocol.events`) are frozen Structs; bars travel as numpy columns, never one
+object per bar.
 Shapes follow ``protocol.md`` §6 and the captures in ``shared/captures``.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import re
 import reprlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,36 @@ import orjson
 
 from tvframe.errors import MessageError
 from tvframe.protocol.barscan import MIN_SCAN_CHARS, find_bars, find_unread, scan_bars
-from tvframe.protocol.framing import Heartbeat, encode_frame
+from tvframe.protocol.events import (
+    NA,
+    BarRow,
+    Bars,
+    CriticalErrorEvent,
+    DataUpdate,
+    Event,
+    FloatArray,
+    Hello,
+    ProtocolErrorEvent,
+    QuoteCompleted,
+    QuoteData,
+    SeriesCompleted,
+    SeriesData,
+    SeriesErrorEvent,
+    SeriesLoading,
+    SeriesTimeframe,
+    StudyCompleted,
+    StudyDeleted,
+    StudyErrorEvent,
+    StudyLoading,
+    StudyPoints,
+    SymbolErrorEvent,
+    SymbolResolved,
+    TickmarkUpdate,
+    TimescaleUpdate,
+    UnknownMessage,
+    bar_row,
+)
+from tvframe.protocol.framing import encode_frame
 from tvframe.protocol.updates import DU_PREFIX, decode_du
 
 __all__ = [
@@ -53,336 +82,6 @@ __all__ = [
     "encode_message",
     "symbol_descriptor",
 ]
-
-#: TradingView's "no value" sentinel in study plots and quotes (``protocol.md`` §2).
-NA = 1e100
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-_EMPTY_F: FloatArray = np.empty(0, dtype=np.float64)
-_EMPTY_I: IntArray = np.empty(0, dtype=np.int64)
-
-
-#: One bar as plain floats: ``(time, open, high, low, close, volume)``.
-BarRow = tuple[float, float, float, float, float, float]
-_Columns = tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
-
-
-class Bars:
-    """Bars as columns. ``index`` is the server's bar index (negative for paged history);
-    ``time`` is the bar open in UTC epoch seconds; ``volume`` is NaN where the instrument
-    has none (5-element bars, ``protocol.md`` §6).
-
-    A live update's one or two bars are kept as rows (:meth:`from_rows`) and become numpy
-    columns only when a column is read: the live path reads them as rows (:meth:`rows`),
-    so it never pays numpy's per-array cost. Immutable by contract, like every event.
-
-    Example:
-        >>> bars = Bars.from_rows([7], [(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)])
-        >>> bars.rows(), bars.close.tolist(), len(bars)
-        ([(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)], [1.5], 1)
-    """
-
-    __slots__ = ("_columns", "_index", "_rows")
-
-    def __init__(
-        self,
-        index: IntArray,
-        time: FloatArray,
-        open: FloatArray,
-        high: FloatArray,
-        low: FloatArray,
-        close: FloatArray,
-        volume: FloatArray,
-    ) -> None:
-        self._columns: _Columns | None = (index, time, open, high, low, close, volume)
-        self._index: list[int] = []
-        self._rows: list[BarRow] | None = None
-
-    @classmethod
-    def from_rows(cls, index: list[int], rows: list[BarRow]) -> Bars:
-        """Bars from server indexes and rows of floats (NaN volume where there is none)."""
-        bars = cls.__new__(cls)
-        bars._columns, bars._index, bars._rows = None, index, rows
-        return bars
-
-    @classmethod
-    def empty(cls) -> Bars:
-        """No bars."""
-        return cls(_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F)
-
-    def __len__(self) -> int:
-        return len(self._rows) if self._rows is not None else len(self._cols()[0])
-
-    def __repr__(self) -> str:
-        return f"Bars(<{len(self)} bars>)"
-
-    def rows(self) -> list[BarRow]:
-        """The bars as rows of Python floats, in their order."""
-        if self._rows is not None:
-            return list(self._rows)
-        _, *columns = self._cols()
-        return list(zip(*(c.tolist() for c in columns), strict=True))
-
-    def _cols(self) -> _Columns:
-        columns = self._columns
-        if columns is None:
-            values = np.array(self._rows, dtype=np.float64).reshape(-1, 6).T
-            columns = (np.array(self._index, dtype=np.int64), *map(np.ascontiguousarray, values))  # type: ignore[assignment]
-            self._columns = columns
-        return columns  # type: ignore[return-value]
-
-    @property
-    def index(self) -> IntArray:
-        """The server's bar indexes."""
-        return self._cols()[0]
-
-    @property
-    def time(self) -> FloatArray:
-        """Bar open times, UTC epoch seconds."""
-        return self._cols()[1]
-
-    @property
-    def open(self) -> FloatArray:
-        """Opens."""
-        return self._cols()[2]
-
-    @property
-    def high(self) -> FloatArray:
-        """Highs."""
-        return self._cols()[3]
-
-    @property
-    def low(self) -> FloatArray:
-        """Lows."""
-        return self._cols()[4]
-
-    @property
-    def close(self) -> FloatArray:
-        """Closes."""
-        return self._cols()[5]
-
-    @property
-    def volume(self) -> FloatArray:
-        """Volumes (NaN where the instrument has none)."""
-        return self._cols()[6]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class StudyPoints:
-    """Indicator values: ``values[:, 0]`` is time, ``values[:, k]`` plot ``k-1``; NA → NaN."""
-
-    study_id: str
-    turnaround: str | None
-    index: IntArray
-    values: FloatArray
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesData:
-    """The bars of one series in a ``timescale_update`` or ``du``."""
-
-    series_id: str
-    turnaround: str | None
-    bars: Bars
-    bar_close_time: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Hello:
-    """The server's first message (``protocol.md`` §2.2)."""
-
-    session_id: str
-    timestamp_ms: int | None
-    release: str
-    protocol: str
-    raw: dict[str, Any] = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolResolved:
-    """``symbol_resolved [cs, symId, info]``."""
-
-    session: str
-    symbol_id: str
-    info: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class TimescaleUpdate:
-    """``timescale_update [cs, objects, timescale]``: bars and study points, plus the time scale."""
-
-    session: str
-    series: tuple[SeriesData, ...]
-    studies: tuple[StudyPoints, ...]
-    index: int
-    zoffset: int
-
-
-@dataclass(frozen=True, slots=True)
-class DataUpdate:
-    """``du [cs, objects]``: live updates of the forming bar, new bars, or study points."""
-
-    session: str
-    series: tuple[SeriesData, ...]
-    studies: tuple[StudyPoints, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesLoading:
-    """``series_loading [cs, sid, turnaround]``."""
-
-    session: str
-    series_id: str
-    turnaround: str
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesCompleted:
-    """``series_completed [cs, sid, updateMode, turnaround, {rt_update_period}]``."""
-
-    session: str
-    series_id: str
-    update_mode: str
-    turnaround: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesTimeframe:
-    """``series_timeframe [cs, sid, turnaround, from, to, timeframe, final]``."""
-
-    session: str
-    series_id: str
-    turnaround: str
-    final: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesErrorEvent:
-    """``series_error [cs, sid, turnaround, reason, node]``; reason flattened to text."""
-
-    session: str
-    series_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolErrorEvent:
-    """``symbol_error [cs, symId, reason, …details]``."""
-
-    session: str
-    symbol_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class StudyLoading:
-    """``study_loading [cs, studyId, fullTurnaround]``."""
-
-    session: str
-    study_id: str
-    turnaround: str
-
-
-@dataclass(frozen=True, slots=True)
-class StudyCompleted:
-    """``study_completed [cs, studyId, fullTurnaround]``."""
-
-    session: str
-    study_id: str
-    turnaround: str
-
-
-@dataclass(frozen=True, slots=True)
-class StudyDeleted:
-    """``study_deleted [cs, studyId, fullTurnaround]``."""
-
-    session: str
-    study_id: str
-    turnaround: str
-
-
-@dataclass(frozen=True, slots=True)
-class StudyErrorEvent:
-    """``study_error [cs, studyId, fullTurnaround, reason, node]``; reason flattened to text."""
-
-    session: str
-    study_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class CriticalErrorEvent:
-    """``critical_error [session, reason, info]``: the addressed session is dead."""
-
-    session: str
-    reason: str
-    info: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolErrorEvent:
-    """``protocol_error [reason]``: the server closes the connection after it."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class QuoteData:
-    """``qsd [qs, {n, s, v}]``: the first ones full, later ones sparse diffs."""
-
-    session: str
-    key: str
-    status: str
-    values: dict[str, Any]
-    errmsg: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class QuoteCompleted:
-    """``quote_completed [qs, key]``."""
-
-    session: str
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class TickmarkUpdate:
-    """``tickmark_update [cs, timescale]``: chart decoration only."""
-
-    session: str
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownMessage:
-    """A well-formed message of a method tvframe does not act on (kept, never dropped)."""
-
-    method: str
-    params: tuple[Any, ...]
-
-
-Event = (
-    Hello
-    | Heartbeat
-    | SymbolResolved
-    | TimescaleUpdate
-    | DataUpdate
-    | SeriesLoading
-    | SeriesCompleted
-    | SeriesTimeframe
-    | SeriesErrorEvent
-    | SymbolErrorEvent
-    | StudyLoading
-    | StudyCompleted
-    | StudyDeleted
-    | StudyErrorEvent
-    | CriticalErrorEvent
-    | ProtocolErrorEvent
-    | QuoteData
-    | QuoteCompleted
-    | TickmarkUpdate
-    | UnknownMessage
-)
 
 
 # --- shape checks ---------------------------------------------------------------------
@@ -495,9 +194,6 @@ def _bars(method: str, series_id: str, points: Any) -> Bars:
     return Bars(idx.astype(np.int64, copy=False), *columns)
 
 
-_NAN = float("nan")
-
-
 def _few_bars(points: list[Any]) -> Bars | None:
     """A live update's few bars as rows, with no numpy; None when any bar is not plainly
     ``{"i": int, "v": [5 or 6 numbers]}`` (the general path then decides)."""
@@ -515,7 +211,7 @@ def _few_bars(points: list[Any]) -> Bars | None:
         except (TypeError, OverflowError):
             return None
         index.append(i)
-        rows.append(row if len(row) == 6 else (*row, _NAN))  # type: ignore[arg-type]
+        rows.append(bar_row(row))
     return Bars.from_rows(index, rows)
 
 
@@ -536,7 +232,7 @@ def _study_points(method: str, study_id: str, obj: dict[str, Any]) -> StudyPoint
     if not isinstance(points, list):
         raise MessageError(f"{method}: study {study_id!r} 'st' is not a list")
     if not points:
-        return StudyPoints(study_id, turnaround, _EMPTY_I, np.empty((0, 1)))
+        return StudyPoints(study_id, turnaround, np.empty(0, dtype=np.int64), np.empty((0, 1)))
     try:
         idx = np.array([p["i"] for p in points])
         vals = np.array([p["v"] for p in points])
@@ -726,14 +422,9 @@ def decode_message(payload: str) -> Event:
     """
     if len(payload) < MIN_SCAN_CHARS and payload.startswith(DU_PREFIX) and _STUDY not in payload:
         # A live bar update; study points are left to the JSON path.
-        du = decode_du(payload)
-        if du is not None:
-            session, parts = du
-            series = [
-                SeriesData(key, turnaround, Bars.from_rows(index, rows), close)  # type: ignore[arg-type]
-                for key, turnaround, close, index, rows in parts
-            ]
-            return DataUpdate(session, tuple(series), ())
+        update = decode_du(payload)
+        if update is not None:
+            return update
     if len(payload) >= MIN_SCAN_CHARS:
         scanned = _scanned_bars_message(payload)
         if scanned is not None:
