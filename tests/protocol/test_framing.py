@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tvframe.errors import FramingError
 from tvframe.protocol import Connection, FrameDecoder, Heartbeat, encode_frame, encode_heartbeat
@@ -193,3 +195,43 @@ def test_connection_passes_limits_to_its_decoder() -> None:
         Connection(max_message=5).receive("~m~6~m~")
     with pytest.raises(FramingError, match="max_buffer=8"):
         Connection(max_buffer=8).receive("~m~9~m~xx")
+
+
+# --- whole frames: one split finds the messages; where it cannot, the scan decides --------
+
+
+@pytest.mark.parametrize(
+    "payloads",
+    [
+        ['{"a":"~m~5~m~hello"}', "{}"],  # a body that looks like framing
+        ['{"a":"x~m~"}', "~m~", "{}"],
+        ['{"a":"~h~1"}', "{}"],  # a heartbeat's prefix inside a body
+        ["{}", "~m~~h~1"],
+    ],
+)
+def test_marker_inside_a_body(payloads: list[str]) -> None:
+    assert decode_all("".join(encode_frame(p) for p in payloads)) == payloads
+
+
+def test_whole_message_over_max_message_in_one_frame() -> None:
+    with pytest.raises(FramingError, match="max_message=10"):
+        FrameDecoder(max_message=10).feed(encode_frame("{}") + encode_frame("x" * 11))
+
+
+def test_leading_zero_length_is_read_as_a_number() -> None:
+    assert decode_all("~m~02~m~{}~m~4~m~~h~1") == ["{}", Heartbeat(1, "~m~4~m~~h~1")]
+
+
+# Bodies made of the framing's own characters; one starting "~h~" would be a heartbeat.
+_BODY = st.text(alphabet='~mh09{}"é', max_size=12).filter(lambda t: not t.startswith("~h~"))
+_ITEM = st.one_of(_BODY, st.integers(0, 10**6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(_ITEM, max_size=8), cut=st.floats(0, 1))
+def test_any_messages_whole_or_cut(items: list[str | int], cut: float) -> None:
+    text = "".join(encode_frame(i) if isinstance(i, str) else encode_heartbeat(i) for i in items)
+    expected = [i if isinstance(i, str) else Heartbeat(i, encode_heartbeat(i)) for i in items]
+    at = int(cut * len(text))
+    assert decode_all(text) == expected
+    assert decode_all(text[:at], text[at:]) == expected
