@@ -606,19 +606,17 @@ class Client(AsyncClosing):
         self._lost(error, ws)
 
     def _dispatch(self, event: Event) -> None:
-        if isinstance(event, Hello):
+        # Routed events (nearly all) first; decoding guarantees a session is a str.
+        route = self._routes.get(getattr(event, "session", ""))
+        if route is not None:
+            route.on_event(event)
+        elif isinstance(event, Hello):
             if self._hello is not None and not self._hello.done():
                 self._hello.set_result(event)
-            return
-        if isinstance(event, ProtocolErrorEvent):
+        elif isinstance(event, ProtocolErrorEvent):
             # The server closes right after; remember why, so the drop reports the real cause.
             logger.warning("protocol_error from the server: %s", event.reason)
             self._pending_error = _protocol_error(event.reason)
-            return
-        session = getattr(event, "session", None)
-        route = self._routes.get(session) if isinstance(session, str) else None
-        if route is not None:
-            route.on_event(event)
         else:
             logger.debug("no route for %s", type(event).__name__)
 
