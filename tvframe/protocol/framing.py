@@ -35,6 +35,9 @@ DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
 #: Largest amount of not-yet-complete text kept between frames.
 DEFAULT_MAX_BUFFER = 128 * 1024 * 1024
 _MAX_DIGITS = 10
+#: Frames up to this size are split at every marker at once (a live push: many small
+#: messages); a bigger one is a history answer, one big message the header scan cuts faster.
+_SPLIT_MAX = 1 << 16
 # What may stand at the end of a frame when a length prefix is cut: digits, then part of "~m~".
 _PARTIAL_PREFIX = re.compile(r"[0-9]{0,10}(?:~m?)?\Z")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -259,7 +262,7 @@ def _whole_messages(data: str, max_message: int) -> list[str | Heartbeat] | None
     malformed), and the scan decides. Where every declared length matches the text between
     two markers, the scan would cut the same messages, so both agree.
     """
-    if not data.isascii():
+    if len(data) > _SPLIT_MAX or not data.isascii():
         return None
     parts = data.split(_MARK)
     if parts[0] or not len(parts) & 1:
