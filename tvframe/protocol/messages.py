@@ -403,8 +403,6 @@ _DECODERS: dict[str, Callable[[list[Any]], Event]] = {
 
 #: Methods whose payload may carry a big bar array (the scan's candidates).
 _BAR_METHODS = frozenset({"timescale_update", "du"})
-#: A key only study objects have: such a du is left to the JSON path.
-_STUDY = '"st":'
 
 
 def decode_message(payload: str) -> Event:
@@ -420,8 +418,8 @@ def decode_message(payload: str) -> Event:
         >>> decode_message('{"m":"quote_completed","p":["qs_1","NASDAQ:AAPL"]}')
         QuoteCompleted(session='qs_1', key='NASDAQ:AAPL')
     """
-    if len(payload) < MIN_SCAN_CHARS and payload.startswith(DU_PREFIX) and _STUDY not in payload:
-        # A live bar update; study points are left to the JSON path.
+    if len(payload) < MIN_SCAN_CHARS and payload.startswith(DU_PREFIX):
+        # A live bar update (decode_du leaves study points to the JSON path).
         update = decode_du(payload)
         if update is not None:
             return update
