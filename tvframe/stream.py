@@ -266,9 +266,10 @@ class _SeriesRoute:
         self._apply(
             bar_rows([s.bars for e in events for s in e.series if s.series_id == SERIES_ID])
         )
-        for event in events:
-            if self.has_studies and not self.dead:
-                self.studies.on_event(event, False)
+        if self.has_studies:
+            for event in events:
+                if not self.dead:
+                    self.studies.on_event(event, False)
 
     def _apply(self, rows: Sequence[BarRow]) -> None:
         """Deliver time-sorted, de-duplicated bars: those before the last are final."""
