@@ -106,6 +106,27 @@ def test_a_big_history_is_scanned_and_equals_the_json_decode() -> None:
         assert scanned["series"][0]["bars"]["index"][:2] == [-800, -799]
 
 
+def test_the_bars_end_is_found_from_the_time_scale_and_checked() -> None:
+    history = _history(_points(800))
+    start, end, _ = barscan.scan_payload(history) or (0, 0, None)
+    assert (start, end) == barscan.find_bars(history) == barscan.find_bars(history, quick=True)
+    # A study array between the bars and the time scale: the quick end is the study's, that
+    # span is refused, and the forward search finds the bars' own end.
+    study = ',"st1":{"st":[{"i":0,"v":[60.0,1.5]}],"t":"s1"}'
+    cut = history.index(',{"index":7')
+    with_study = history[: cut - 1] + study + history[cut - 1 :]
+    quick = barscan.find_bars(with_study, quick=True)
+    forward = barscan.find_bars(with_study)
+    assert quick is not None and forward is not None and quick[1] > forward[1]
+    assert barscan.scan_bars(with_study[quick[0] : quick[1]]) is None
+    scanned = barscan.scan_payload(with_study)
+    assert scanned is not None and scanned[:2] == forward
+    event, reference = _both(with_study)
+    assert event == reference
+    # Without a time scale there is no quick end; the forward search alone decides.
+    assert barscan.find_bars(history[: history.index(',{"index":7')] + "]}", quick=True) is None
+
+
 def test_scanned_columns_are_writable_contiguous_arrays() -> None:
     event = decode_message(_history(_points(800)))
     assert isinstance(event, TimescaleUpdate)

@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_SCAN_CHARS", "find_bars", "find_unread", "scan_bars"]
+__all__ = ["MIN_SCAN_CHARS", "find_bars", "find_unread", "scan_bars", "scan_payload"]
 
 #: Payloads shorter than this are decoded as JSON: the scan pays off from ~100 bars up.
 MIN_SCAN_CHARS = 16_384
 
 _KEY = '"s":['
+#: The time scale's first key after the bars in a history answer (``timescale_update``).
+_SCALE = '"changes":['
 _NUMBER = b"0123456789.-+eE"
 #: One bar once its numbers are deleted, by count of values.
 _SKELETONS = {width: b'{"i":,"v":[' + b"," * (width - 1) + b"]}" for width in (5, 6)}
@@ -37,8 +39,12 @@ _BLOCK_BYTES = 1 << 20
 _COLUMNS = ("index", "time", "open", "high", "low", "close", "volume")
 
 
-def find_bars(payload: str) -> tuple[int, int] | None:
+def find_bars(payload: str, *, quick: bool = False) -> tuple[int, int] | None:
     """Where the first ``"s"`` array of ``payload`` sits: ``(start, end)`` of ``[…]``, or None.
+
+    ``quick=True`` takes the last ``}]`` before the time scale's ``"changes"`` as the end (None
+    without one): fast, and right for a history answer, but only a candidate to check (see
+    :func:`scan_payload`).
 
     Example:
         >>> find_bars('{"p":[{"sds_1":{"s":[{"i":0,"v":[1,2,3,4,5]}],"t":"s1"}}]}')
@@ -48,10 +54,42 @@ def find_bars(payload: str) -> tuple[int, int] | None:
     if key < 0:
         return None
     start = key + len(_KEY) - 1
-    end = payload.find("}]", start)
-    if end < 0 or payload.startswith("[]", start):
+    if payload.startswith("[]", start):
         return None
-    return start, end + 2
+    if quick:
+        scale = payload.rfind(_SCALE, start)
+        end = payload.rfind("}]", start, scale) if scale >= 0 else -1
+    else:
+        end = payload.find("}]", start)
+    return None if end < 0 else (start, end + 2)
+
+
+def scan_payload(payload: str) -> tuple[int, int, list[np.ndarray[Any, Any]]] | None:
+    """The first ``"s"`` array of ``payload`` as columns (see :func:`scan_bars`), with its
+    ``(start, end)``; None when there is none or it is not plainly bars.
+
+    The array's end is first looked for backwards from the time scale's ``"changes"``: every
+    bar holds a ``}`` and a ``]``, so :func:`find_bars`' forward search crawls through all of
+    them (0.30 ms for 5 000 bars, against 0.02 ms). In a history answer both find the same
+    end; where they do not (another array ends in between), that span holds more than bars,
+    :func:`scan_bars` refuses it, and the forward search decides.
+
+    Example:
+        >>> text = '{"p":["cs",{"sds_1":{"s":[{"i":0,"v":[1,2,3,4,5]}]}},{"changes":[1]}]}'
+        >>> start, end, columns = scan_payload(text)
+        >>> text[start:end], columns[1].tolist()
+        ('[{"i":0,"v":[1,2,3,4,5]}]', [1.0])
+    """
+    span = find_bars(payload, quick=True)
+    if span is not None:
+        columns = scan_bars(payload[span[0] : span[1]])
+        if columns is not None:
+            return (*span, columns)
+    forward = find_bars(payload)
+    if forward is None or forward == span:
+        return None
+    columns = scan_bars(payload[forward[0] : forward[1]])
+    return None if columns is None else (*forward, columns)
 
 
 def find_unread(payload: str, start: int) -> list[tuple[int, int]]:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import orjson
 
 from tvframe.errors import MessageError
-from tvframe.protocol.barscan import MIN_SCAN_CHARS, find_bars, find_unread, scan_bars
+from tvframe.protocol.barscan import MIN_SCAN_CHARS, find_unread, scan_payload
 from tvframe.protocol.events import (
     NA,
     BarRow,
@@ -437,13 +437,10 @@ def decode_message(payload: str) -> Event:
 def _scanned_bars_message(payload: str) -> dict[str, Any] | None:
     """The payload as JSON with its one bar array already in columns (a :class:`Bars` in
     place of the series' ``"s"`` list), or None when the payload is not that simple case."""
-    span = find_bars(payload)
-    if span is None:
+    scanned = scan_payload(payload)
+    if scanned is None:
         return None
-    start, end = span
-    columns = scan_bars(payload[start:end])
-    if columns is None:
-        return None
+    start, end, columns = scanned
     bars = Bars(*columns)
     pieces, at = [payload[:start], "null"], end
     for first, last in find_unread(payload, end):
