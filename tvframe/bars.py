@@ -59,9 +59,10 @@ def merge_bars(chunks: Sequence[Bars]) -> Bars:
 def bar_rows(chunks: Sequence[Bars]) -> list[BarRow]:
     """The bars of ``chunks`` as rows of Python floats, merged as :func:`merge_bars` merges.
 
-    Live updates bring one or two bars at a time, already in order: those rows are read
-    straight from the chunks, with no numpy concatenation, sort or copy. Anything else
-    (a duplicate time, a chunk older than the one before) goes through :func:`merge_bars`.
+    A whole load (one chunk, in order) is read straight into rows. Live updates bring one or
+    two bars at a time, several of them repeating the forming bar: a dict keeps the last
+    state of each time, with no numpy concatenation, sort or copy. Many rows out of order go
+    through :func:`merge_bars`.
 
     Example:
         >>> import numpy as np
@@ -70,15 +71,24 @@ def bar_rows(chunks: Sequence[Bars]) -> list[BarRow]:
         >>> [row[0] for row in bar_rows([bar(120.0), bar(60.0), bar(120.0)])]
         [60.0, 120.0]
     """
-    rows = [row for chunk in chunks for row in chunk.rows()]
-    if all(a[0] < b[0] for a, b in pairwise(rows)):
-        return rows
-    if len(rows) <= _FEW_ROWS:
-        # Several frames of live updates repeat the forming bar: a dict keeps the last
-        # state of each time without numpy's per-call cost.
-        latest = {row[0]: row for row in rows}
-        return sorted(latest.values(), key=row_time)
-    return merge_bars(chunks).rows()
+    if len(chunks) == 1:
+        rows = chunks[0].rows()
+        if _in_order(rows):
+            return rows
+        if len(rows) > _FEW_ROWS:
+            return merge_bars(chunks).rows()
+    latest: dict[float, BarRow] = {}
+    for chunk in chunks:
+        for row in chunk.iter_rows():
+            latest[row[0]] = row
+        if len(latest) > _FEW_ROWS:
+            return merge_bars(chunks).rows()
+    rows = list(latest.values())
+    return rows if _in_order(rows) else sorted(rows, key=row_time)
+
+
+def _in_order(rows: list[BarRow]) -> bool:
+    return all(a[0] < b[0] for a, b in pairwise(rows))
 
 
 #: Up to this many rows, :func:`bar_rows` merges in Python rather than with numpy.

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import orjson
@@ -17,9 +17,12 @@ from tvframe.bars import bar_rows, merge_bars
 from tvframe.protocol.messages import Bars, TimescaleUpdate, decode_message
 
 
-def _chunk(times: list[float], tag: float = 0.0) -> Bars:
+def _chunk(times: list[float], tag: float = 0.0, *, as_rows: bool = False) -> Bars:
     n = len(times)
     close = np.arange(n, dtype=np.float64) + tag
+    if as_rows:  # as a live update holds them: rows of 5 values, volume missing
+        rows = [(t, *[float(c)] * 4) for t, c in zip(times, close, strict=True)]
+        return Bars.from_rows(range(n), rows)
     return Bars(np.arange(n), np.array(times, dtype=np.float64), *[close] * 5)
 
 
@@ -54,16 +57,34 @@ def test_no_bars() -> None:
     assert bar_rows([Bars.empty()]) == []
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.lists(st.integers(min_value=0, max_value=6).map(lambda m: 60.0 * m), max_size=4),
+        st.tuples(
+            st.lists(st.integers(min_value=0, max_value=6).map(lambda m: 60.0 * m), max_size=4),
+            st.booleans(),
+        ),
         max_size=4,
     )
 )
-def test_rows_always_equal_the_general_merge(chunk_times: list[list[float]]) -> None:
-    chunks = [_chunk(times, tag=100.0 * k) for k, times in enumerate(chunk_times)]
-    assert bar_rows(chunks) == _merged_rows(chunks)
+def test_rows_always_equal_the_general_merge(chunk_specs: list[tuple[list[float], bool]]) -> None:
+    chunks = [
+        _chunk(times, tag=100.0 * k, as_rows=as_rows)
+        for k, (times, as_rows) in enumerate(chunk_specs)
+    ]
+    assert _same(bar_rows(chunks), _merged_rows(chunks))
+
+
+def _same(a: Sequence[tuple[float, ...]], b: Sequence[tuple[float, ...]]) -> bool:
+    """Equal rows, NaN equal to NaN (a missing volume)."""
+    return np.array_equal(np.array(a, dtype=float), np.array(b, dtype=float), equal_nan=True)
+
+
+def test_many_rows_out_of_order_go_through_the_general_merge() -> None:
+    times = [60.0 * ((7 * k) % 5001) for k in range(5001)]  # > 4096 rows, out of order
+    for chunks in ([_chunk(times)], [_chunk(times[:2500]), _chunk(times[2500:], as_rows=True)]):
+        rows = bar_rows(chunks)
+        assert _same(rows, _merged_rows(chunks)) and len(rows) == 5001
 
 
 def test_merge_of_one_ordered_chunk_reindexes_it() -> None:

@@ -8,7 +8,9 @@ live ``du``).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from operator import attrgetter
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 import numpy as np
@@ -19,6 +21,7 @@ from tvframe.protocol.framing import Heartbeat
 __all__ = [
     "NA",
     "BarRow",
+    "BarPoint",
     "Bars",
     "CriticalErrorEvent",
     "DataUpdate",
@@ -72,14 +75,33 @@ def bar_row(values: tuple[float, ...]) -> BarRow:
     return values if len(values) == 6 else (*values, _NAN)  # type: ignore[return-value]
 
 
+class BarPoint(Protocol):
+    """One bar as a decoder reads it: the server's index ``i`` and its 5 or 6 values ``v``."""
+
+    @property
+    def i(self) -> int: ...
+
+    @property
+    def v(self) -> tuple[float, ...]: ...
+
+
+class _Point(NamedTuple):
+    i: int
+    v: tuple[float, ...]
+
+
+_VALUES = attrgetter("v")
+
+
 class Bars:
     """Bars as columns. ``index`` is the server's bar index (negative for paged history);
     ``time`` is the bar open in UTC epoch seconds; ``volume`` is NaN where the instrument
     has none (5-element bars, ``protocol.md`` §6).
 
-    A live update's one or two bars are kept as rows (:meth:`from_rows`) and become numpy
-    columns only when a column is read: the live path reads them as rows (:meth:`rows`),
-    so it never pays numpy's per-array cost. Immutable by contract, like every event.
+    A live update's one or two bars are kept as the decoder read them (:meth:`from_points`)
+    and become rows or numpy columns only when read: the live path reads them as rows
+    (:meth:`iter_rows`), so it never pays numpy's per-array cost, and a bar that the next
+    update replaces is never converted at all. Immutable by contract, like every event.
 
     Example:
         >>> bars = Bars.from_rows([7], [(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)])
@@ -87,7 +109,7 @@ class Bars:
         ([(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)], [1.5], 1)
     """
 
-    __slots__ = ("_columns", "_index", "_rows")
+    __slots__ = ("_columns", "_points")
 
     def __init__(
         self,
@@ -100,15 +122,24 @@ class Bars:
         volume: FloatArray,
     ) -> None:
         self._columns: _Columns | None = (index, time, open, high, low, close, volume)
-        self._index: list[int] = []
-        self._rows: list[BarRow] | None = None
+        self._points: Sequence[BarPoint] | None = None
 
     @classmethod
-    def from_rows(cls, index: list[int], rows: list[BarRow]) -> Bars:
-        """Bars from server indexes and rows of floats (NaN volume where there is none)."""
+    def from_points(cls, points: Sequence[BarPoint]) -> Bars:
+        """Bars from decoded points (an index ``i`` and 5 or 6 values ``v`` each).
+
+        Example:
+            >>> Bars.from_points([_Point(3, (60.0, 1.0, 2.0, 0.5, 1.5))]).rows()
+            [(60.0, 1.0, 2.0, 0.5, 1.5, nan)]
+        """
         bars = cls.__new__(cls)
-        bars._columns, bars._index, bars._rows = None, index, rows
+        bars._columns, bars._points = None, points
         return bars
+
+    @classmethod
+    def from_rows(cls, index: Sequence[int], rows: Sequence[tuple[float, ...]]) -> Bars:
+        """Bars from server indexes and rows of 5 or 6 floats (NaN volume where there is none)."""
+        return cls.from_points([_Point(i, row) for i, row in zip(index, rows, strict=True)])
 
     @classmethod
     def empty(cls) -> Bars:
@@ -116,23 +147,38 @@ class Bars:
         return cls(_EMPTY_I, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F, _EMPTY_F)
 
     def __len__(self) -> int:
-        return len(self._rows) if self._rows is not None else len(self._cols()[0])
+        points = self._points
+        return len(points) if points is not None else len(self._cols()[0])
 
     def __repr__(self) -> str:
         return f"Bars(<{len(self)} bars>)"
 
     def rows(self) -> list[BarRow]:
         """The bars as rows of Python floats, in their order."""
-        if self._rows is not None:
-            return list(self._rows)
+        if self._points is not None:
+            return [bar_row(point.v) for point in self._points]
         _, *columns = self._cols()
         return list(zip(*(c.tolist() for c in columns), strict=True))
+
+    def iter_rows(self) -> Iterator[BarRow]:
+        """The bars as rows, one at a time: :meth:`rows` without building the list.
+
+        Example:
+            >>> next(Bars.from_rows([0], [(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)]).iter_rows())
+            (60.0, 1.0, 2.0, 0.5, 1.5, 10.0)
+        """
+        if self._points is not None:
+            return map(bar_row, map(_VALUES, self._points))
+        return iter(self.rows())
 
     def _cols(self) -> _Columns:
         columns = self._columns
         if columns is None:
-            values = np.array(self._rows, dtype=np.float64).reshape(-1, 6).T
-            columns = (np.array(self._index, dtype=np.int64), *map(np.ascontiguousarray, values))  # type: ignore[assignment]
+            points = self._points
+            assert points is not None  # one of the two is always set
+            values = np.array(self.rows(), dtype=np.float64).reshape(-1, 6).T
+            index = np.array([point.i for point in points], dtype=np.int64)
+            columns = (index, *map(np.ascontiguousarray, values))  # type: ignore[assignment]
             self._columns = columns
         return columns  # type: ignore[return-value]
 

@@ -47,7 +47,6 @@ from tvframe.protocol.events import (
     TickmarkUpdate,
     TimescaleUpdate,
     UnknownMessage,
-    bar_row,
 )
 from tvframe.protocol.framing import encode_frame
 from tvframe.protocol.updates import DU_PREFIX, decode_du
@@ -195,10 +194,10 @@ def _bars(method: str, series_id: str, points: Any) -> Bars:
 
 
 def _few_bars(points: list[Any]) -> Bars | None:
-    """A live update's few bars as rows, with no numpy; None when any bar is not plainly
+    """A live update's few bars as points, with no numpy; None when any bar is not plainly
     ``{"i": int, "v": [5 or 6 numbers]}`` (the general path then decides)."""
     index: list[int] = []
-    rows: list[BarRow] = []
+    rows: list[tuple[float, ...]] = []
     for point in points:
         if type(point) is not dict:
             return None
@@ -207,11 +206,10 @@ def _few_bars(points: list[Any]) -> Bars | None:
             return None
         try:
             sum(v)  # in C: a TypeError for anything that is not a number
-            row = tuple(map(float, v))
+            rows.append(tuple(map(float, v)))
         except (TypeError, OverflowError):
             return None
         index.append(i)
-        rows.append(bar_row(row))
     return Bars.from_rows(index, rows)
 
 

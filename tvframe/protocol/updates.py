@@ -4,7 +4,7 @@ A busy live feed is thousands of small ``du`` messages a second, one bar or two 
 them as generic JSON and then checking every field in Python cost more than everything else
 the feed does. Here one C call checks the shape (``{"m", "p": [session, {key: {"s": [{"i":
 int, "v": [5 or 6 numbers]}], …}}]}``) and yields each bar's values as a tuple of floats;
-the event is built from those directly. Anything else (study points, an unexpected type, a
+the event holds those points as they are. Anything else (study points, an unexpected type, a
 bar of the wrong width) returns None and the caller decodes the payload as plain JSON, which
 accepts or refuses it as it always did.
 """
@@ -15,7 +15,7 @@ from typing import Annotated
 
 import msgspec
 
-from tvframe.protocol.events import Bars, DataUpdate, SeriesData, bar_row
+from tvframe.protocol.events import Bars, DataUpdate, SeriesData
 
 __all__ = ["DU_PREFIX", "decode_du"]
 
@@ -73,7 +73,11 @@ def decode_du(payload: str) -> DataUpdate | None:
         points = obj.s
         if points is msgspec.UNSET:
             continue
-        bars = Bars.from_rows([p.i for p in points], [bar_row(p.v) for p in points])
+        # The points themselves: read into rows only if the bar is read (Bars.from_points).
         lbs = obj.lbs
-        series.append(SeriesData(key, obj.t, bars, None if lbs is None else lbs.bar_close_time))
+        series.append(
+            SeriesData(
+                key, obj.t, Bars.from_points(points), None if lbs is None else lbs.bar_close_time
+            )
+        )
     return DataUpdate(session, tuple(series), ())
