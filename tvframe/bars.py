@@ -79,8 +79,7 @@ def bar_rows(chunks: Sequence[Bars]) -> list[BarRow]:
             return merge_bars(chunks).rows()
     latest: dict[float, BarRow] = {}
     for chunk in chunks:
-        for row in chunk.iter_rows():
-            latest[row[0]] = row
+        chunk.rows_by_time(latest)
         if len(latest) > _FEW_ROWS:
             return merge_bars(chunks).rows()
     rows = list(latest.values())

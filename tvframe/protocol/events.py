@@ -8,8 +8,7 @@ live ``du``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from operator import attrgetter
+from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -90,18 +89,15 @@ class _Point(NamedTuple):
     v: tuple[float, ...]
 
 
-_VALUES = attrgetter("v")
-
-
 class Bars:
     """Bars as columns. ``index`` is the server's bar index (negative for paged history);
     ``time`` is the bar open in UTC epoch seconds; ``volume`` is NaN where the instrument
     has none (5-element bars, ``protocol.md`` §6).
 
     A live update's one or two bars are kept as the decoder read them (:meth:`from_points`)
-    and become rows or numpy columns only when read: the live path reads them as rows
-    (:meth:`iter_rows`), so it never pays numpy's per-array cost, and a bar that the next
-    update replaces is never converted at all. Immutable by contract, like every event.
+    and become rows or numpy columns only when read: the live path merges them by time as
+    they are (:meth:`rows_by_time`), so it never pays numpy's per-array cost, and a bar that
+    the next update replaces is never converted at all. Immutable by contract, like every event.
 
     Example:
         >>> bars = Bars.from_rows([7], [(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)])
@@ -160,16 +156,23 @@ class Bars:
         _, *columns = self._cols()
         return list(zip(*(c.tolist() for c in columns), strict=True))
 
-    def iter_rows(self) -> Iterator[BarRow]:
-        """The bars as rows, one at a time: :meth:`rows` without building the list.
+    def rows_by_time(self, into: dict[float, BarRow]) -> None:
+        """Put each bar's row into ``into`` under its time, a later row replacing an earlier
+        one: how live updates, several repeating the forming bar, are merged.
 
         Example:
-            >>> next(Bars.from_rows([0], [(60.0, 1.0, 2.0, 0.5, 1.5, 10.0)]).iter_rows())
-            (60.0, 1.0, 2.0, 0.5, 1.5, 10.0)
+            >>> latest = {}
+            >>> bars = Bars.from_rows([0, 1], [(60.0, 1, 1, 1, 1, 1), (60.0, 2, 2, 2, 2, 2)])
+            >>> bars.rows_by_time(latest)
+            >>> latest
+            {60.0: (60.0, 2, 2, 2, 2, 2)}
         """
-        if self._points is not None:
-            return map(bar_row, map(_VALUES, self._points))
-        return iter(self.rows())
+        if self._points is None:
+            into.update((row[0], row) for row in self.rows())
+            return
+        for point in self._points:
+            values = point.v
+            into[values[0]] = values if len(values) == 6 else bar_row(values)
 
     def _cols(self) -> _Columns:
         columns = self._columns
