@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from tvframe.errors import InvalidArgumentError
 from tvframe.meta import FrameMeta, attach_meta
@@ -176,74 +177,116 @@ def bars_frame(
     """
     times = _micros(np.concatenate([b.time for _, b in parts]) if parts else np.empty(0))
     names = [s for s, _ in parts]
+    lengths = [len(b) for _, b in parts]
     # Each row's position in ``names``: the symbol column is built from codes, never from
     # one Python string per row.
-    codes = np.repeat(np.arange(len(parts)), [len(b) for _, b in parts])
-    columns = {
-        name: np.concatenate([getattr(b, name) for _, b in parts]) if parts else np.empty(0)
-        for name in PRICE_COLUMNS
-    }
-    columns.update(_extra_columns(parts, extra))
+    codes = np.repeat(np.arange(len(parts)), lengths)
+    labels, block = _float_block(parts, extra)
     if backend == "polars":
+        columns = dict(zip(labels, block, strict=True))
         frame: pd.DataFrame | pl.DataFrame = _polars(times, names, codes, columns, tz)
+    elif multi or len(parts) > 1:
+        frame = _pandas_multi(times, lengths, names, codes, labels, block, tz)
     else:
-        frame = _pandas(times, names, codes, columns, tz, multi or len(parts) > 1)
+        frame = _pandas(times, names, codes, labels, block, tz)
     if meta is not None:
         attach_meta(frame, meta)
     return frame
 
 
-def _extra_columns(
+def _float_block(
     parts: Sequence[tuple[str, Bars]], extra: Sequence[Mapping[str, np.ndarray]]
-) -> dict[str, np.ndarray]:
-    if not extra:
-        return {}
-    names = list(dict.fromkeys(name for columns in extra for name in columns))
-    return {
-        name: np.concatenate(
-            [
-                np.asarray(columns.get(name, np.full(len(bars), np.nan)), dtype=np.float64)
-                for (_, bars), columns in zip(parts, extra, strict=True)
-            ]
-        )
-        for name in names
-    }
+) -> tuple[list[str], np.ndarray]:
+    """The float columns (prices, then the extra ones) as the rows of one 2-D block.
+
+    pandas keeps such a block as it is, where separate columns would each be copied out of
+    the parts and then copied again into one block.
+    """
+    extra_names = list(dict.fromkeys(name for columns in extra for name in columns))
+    labels = [*PRICE_COLUMNS, *extra_names]
+    block = np.empty((len(labels), sum(len(b) for _, b in parts)), dtype=np.float64)
+    if not parts:
+        return labels, block
+    for row, name in zip(block, PRICE_COLUMNS, strict=False):
+        np.concatenate([getattr(b, name) for _, b in parts], out=row)
+    for row, name in zip(block[len(PRICE_COLUMNS) :], extra_names, strict=True):
+        pieces = [
+            np.asarray(columns.get(name, np.full(len(bars), np.nan)), dtype=np.float64)
+            for (_, bars), columns in zip(parts, extra, strict=True)
+        ]
+        np.concatenate(pieces, out=row)
+    return labels, block
+
+
+def _time_codes(times: np.ndarray, lengths: list[int]) -> tuple[npt.NDArray[np.int64], np.ndarray]:
+    """Each row's position among the sorted distinct ``times``, and those times.
+
+    What ``factorize(sort=True)`` gives, without hashing every row: symbols of one market
+    share their bar times, so each distinct run of times is looked up once and its codes
+    serve every part that has it.
+    """
+    runs = np.split(times, np.cumsum(lengths)[:-1]) if lengths else []
+    found: dict[bytes, np.ndarray] = {}
+    keys = [run.tobytes() for run in runs]
+    for key, run in zip(keys, runs, strict=True):
+        found.setdefault(key, run)
+    distinct = np.unique(np.concatenate(list(found.values()))) if found else times[:0]
+    for key, run in found.items():
+        found[key] = np.searchsorted(distinct, run)
+    codes = np.concatenate([found[key] for key in keys]) if keys else np.empty(0, np.intp)
+    return codes.astype(np.int64, copy=False), distinct
+
+
+def _utc_index(times: np.ndarray, tz: str) -> pd.DatetimeIndex:
+    import pandas as pd
+
+    index: pd.DatetimeIndex = pd.DatetimeIndex(times, name="time").tz_localize("UTC")
+    return index if tz == "UTC" else index.tz_convert(tz)
 
 
 def _pandas(
     times: np.ndarray,
     names: list[str],
     codes: np.ndarray,
-    columns: dict[str, np.ndarray],
+    labels: list[str],
+    block: np.ndarray,
     tz: str,
-    multi: bool,
 ) -> pd.DataFrame:
     import pandas as pd
 
-    index = pd.DatetimeIndex(times, name="time").tz_localize("UTC")
-    if tz != "UTC":
-        index = index.tz_convert(tz)
-    frame: pd.DataFrame
-    if multi:
-        # What MultiIndex.from_arrays makes (sorted levels), without hashing a string per row.
-        # A part without rows leaves no level value, as with from_arrays.
-        used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
-        name_codes, symbols = pd.Index([names[k] for k in used], dtype="string").factorize(
-            sort=True
-        )
-        level_of = np.zeros(len(names), dtype=np.int64)
-        level_of[used] = name_codes
-        time_codes, times_level = index.factorize(sort=True)
-        keys = pd.MultiIndex(
-            levels=[symbols, times_level],
-            codes=[level_of[codes], time_codes],
-            names=["symbol", "time"],
-            verify_integrity=False,
-        )
-        frame = pd.DataFrame(columns, index=keys)
-    else:
-        symbol = pd.Series(names, dtype="string").take(codes).array
-        frame = pd.DataFrame({"symbol": pd.Series(symbol, index=index), **columns}, index=index)
+    index = _utc_index(times, tz)
+    frame: pd.DataFrame = pd.DataFrame(block.T, index=index, columns=labels, copy=False)
+    frame.insert(0, "symbol", pd.Series(names, dtype="string").take(codes).array)
+    return frame
+
+
+def _pandas_multi(
+    times: np.ndarray,
+    lengths: list[int],
+    names: list[str],
+    codes: np.ndarray,
+    labels: list[str],
+    block: np.ndarray,
+    tz: str,
+) -> pd.DataFrame:
+    import pandas as pd
+
+    # What MultiIndex.from_arrays makes (sorted levels), without hashing a string per row.
+    # A part without rows leaves no level value, as with from_arrays.
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    name_codes, symbols = pd.Index([names[k] for k in used], dtype="string").factorize(sort=True)
+    level_of = np.zeros(len(names), dtype=np.int64)
+    level_of[used] = name_codes
+    time_codes, distinct = _time_codes(times, lengths)
+    # pandas-stubs type levels and codes as plain sequences; an Index and arrays are what
+    # pandas itself uses.
+    keys = pd.MultiIndex(
+        levels=[symbols, _utc_index(distinct, tz)],  # type: ignore[list-item]
+        codes=[level_of[codes], time_codes],  # type: ignore[list-item]
+        names=["symbol", "time"],
+        verify_integrity=False,
+    )
+    frame: pd.DataFrame = pd.DataFrame(block.T, index=keys, columns=labels, copy=False)
     return frame
 
 

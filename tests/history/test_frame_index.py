@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import polars as pl
+import pytest
 
 from tvframe.frames import bars_frame
 from tvframe.protocol import Bars
@@ -25,25 +26,40 @@ _PARTS = [
 ]
 
 
-def _rows() -> tuple[np.ndarray, pd.DatetimeIndex]:
-    symbols = np.repeat(np.array([s for s, _ in _PARTS], dtype=object), [len(b) for _, b in _PARTS])
-    seconds = np.concatenate([b.time for _, b in _PARTS]).astype("datetime64[s]")
+# Symbols of one market: the same times, and one that started later; times in a zone.
+_SHARED = [
+    ("A:X", _bars(0, 5)),
+    ("B:Y", _bars(0, 5)),
+    ("C:Z", _bars(120, 3)),
+    ("D:W", _bars(0, 5)),
+]
+
+
+def _rows(parts: list[tuple[str, Bars]] = _PARTS) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    symbols = np.repeat(np.array([s for s, _ in parts], dtype=object), [len(b) for _, b in parts])
+    seconds = np.concatenate([b.time for _, b in parts]).astype("datetime64[s]")
     return symbols, pd.DatetimeIndex(seconds.astype("datetime64[us]"), name="time").tz_localize(
         "UTC"
     )
 
 
-def test_the_multi_index_equals_pandas_from_arrays() -> None:
-    symbols, times = _rows()
+@pytest.mark.parametrize(("parts", "tz"), [(_PARTS, "UTC"), (_SHARED, "America/New_York")])
+def test_the_multi_index_equals_pandas_from_arrays(parts: list[tuple[str, Bars]], tz: str) -> None:
+    symbols, times = _rows(parts)
     expected = pd.MultiIndex.from_arrays(
-        [pd.array(symbols, dtype="string"), times], names=["symbol", "time"]
+        [pd.array(symbols, dtype="string"), times.tz_convert(tz)], names=["symbol", "time"]
     )
-    index = bars_frame(_PARTS).index
-    pd.testing.assert_index_equal(index, expected, exact=True)
-    assert [level.tolist() for level in index.levels] == [
+    frame = bars_frame(parts, tz=tz)
+    pd.testing.assert_index_equal(frame.index, expected, exact=True)
+    assert [level.tolist() for level in frame.index.levels] == [
         level.tolist() for level in expected.levels
     ]
-    assert index.levels[0].tolist() == ["A:X", "B:Y"]  # C:Z had no rows
+    values = np.concatenate([b.close for _, b in parts])
+    assert frame["close"].tolist() == values.tolist()
+
+
+def test_a_symbol_without_rows_leaves_no_level_value() -> None:
+    assert bars_frame(_PARTS).index.levels[0].tolist() == ["A:X", "B:Y"]  # C:Z had no rows
 
 
 def test_the_symbol_column_equals_one_string_per_row() -> None:
