@@ -44,8 +44,11 @@ class Plan:
     """What one mode measures."""
 
     sizes: tuple[int, ...]  # history of one symbol, bars (the table)
-    runs: int  # timed calls after the cold one
+    runs: int  # timed calls after the cold one and the warm-up
     slow_runs: int  # the same for the slow peer
+    #: Calls after the cold one, before the timed ones, in the table's cases (not for the slow
+    #: peer, whose calls are its sleeps): every client's first calls are its slowest.
+    warmup: int = 0
     many: int = 0  # symbols of the many-symbol call (0: none)
     many_runs: int = 0
     slow_many: bool = False  # the slow peer in the many-symbol call too (one call)
@@ -77,6 +80,7 @@ PLANS: dict[str, Plan] = {
         sizes=(500, 5000, 20000),
         runs=5,
         slow_runs=1,
+        warmup=5,
         many=50,
         many_runs=3,
         live_minutes=20,
@@ -87,6 +91,7 @@ PLANS: dict[str, Plan] = {
         sizes=(500, 5000, 20000),
         runs=7,
         slow_runs=5,
+        warmup=5,
         many=50,
         many_runs=5,
         slow_many=True,
@@ -157,9 +162,17 @@ def _peer_client(peer: Peer, results: Results, out: Path) -> list[Client]:
 
 
 def history(
-    sim: SimProcess, client: Client, symbols: list[str], bars: int, runs: int, *, many: bool
+    sim: SimProcess,
+    client: Client,
+    symbols: list[str],
+    bars: int,
+    runs: int,
+    *,
+    many: bool,
+    warmup: int = 0,
 ) -> dict[str, Any] | None:
-    """One driver process: a cold call and ``runs`` more; medians and the simulator's CPU."""
+    """One driver process: a cold call, ``warmup`` calls, then ``runs`` timed ones; medians
+    of the timed calls and the simulator's CPU per call."""
     argv = [
         client.python,
         str(client.driver),
@@ -171,16 +184,18 @@ def history(
         str(bars),
         "--runs",
         str(runs),
+        "--warmup",
+        str(warmup),
     ] + (["--many"] if many else [])
     label = f"{client.name} {len(symbols)}x{bars}"
-    log(f"history {label} ({runs} runs after the cold call)")
+    log(f"history {label} ({warmup} warm-up and {runs} timed calls after the cold one)")
     sim_before = sim.cpu()
     try:
         out = run_json(argv, cwd=BENCH)
     except (RuntimeError, OSError) as exc:
         return {"client": client.name, "error": f"history {label}: {exc}"}
     sim_cpu = sim.cpu() - sim_before
-    calls = [out["cold"], *out["runs"]]
+    calls = [out["cold"], *out.get("warmup", []), *out["runs"]]
     timed = out["runs"] or [out["cold"]]
     expected = bars * len(symbols)
     return {
@@ -192,6 +207,7 @@ def history(
         "wall": statistics.median(r["wall"] for r in timed),
         "cpu": statistics.median(r["cpu"] for r in timed),
         "cold": out["cold"]["wall"],
+        "warmup": [r["wall"] for r in out.get("warmup", [])],
         "complete": all(r["bars"] == expected for r in calls),
         "received": [r["bars"] for r in calls],
         "sim_cpu_per_call": sim_cpu / len(calls),
@@ -214,14 +230,19 @@ def run_history(sim: SimProcess, plan: Plan, found: list[Client], results: Resul
         warm(sim, universe(1), bars)
         for client in found:
             runs = plan.runs if table else plan.scale_runs
+            warmup = plan.warmup if table else 0
             if client.name == SLOW:
-                runs = min(runs, plan.slow_runs)
-            _keep(results, history(sim, client, universe(1), bars, runs, many=False))
+                runs, warmup = min(runs, plan.slow_runs), 0
+            _keep(
+                results,
+                history(sim, client, universe(1), bars, runs, many=False, warmup=warmup),
+            )
     counts = ([plan.many] if plan.many else []) + list(plan.scale_symbols)
     for count in counts:
         warm(sim, universe(count), 5000)
         for client in found:
             runs = plan.many_runs if count == plan.many else plan.scale_runs
+            warmup = plan.warmup if count == plan.many else 0
             if client.name == SLOW:
                 if count > plan.slow_max_symbols and not (count == plan.many and plan.slow_many):
                     results.notes.append(
@@ -229,8 +250,11 @@ def run_history(sim: SimProcess, plan: Plan, found: list[Client], results: Resul
                         "frame read: ~4 s per symbol, one after the other)"
                     )
                     continue
-                runs = 0
-            _keep(results, history(sim, client, universe(count), 5000, runs, many=True))
+                runs, warmup = 0, 0
+            _keep(
+                results,
+                history(sim, client, universe(count), 5000, runs, many=True, warmup=warmup),
+            )
     if plan.scale_symbols and plan.slow_max_symbols not in counts:
         # The slow peer's symbol axis still gets a middle point it can afford.
         slow = [c for c in found if c.name == SLOW]

@@ -3,12 +3,15 @@
 A driver runs in its client's own interpreter (a peer's venv, or this repo's for tvframe),
 imports only the standard library from here, and prints one JSON line on stdout:
 
-    {"client", "version", "cold": run, "runs": [run, ...], "base_rss_kb", "maxrss_kb"}
+    {"client", "version", "cold": run, "warmup": [run, ...], "runs": [run, ...],
+     "base_rss_kb", "maxrss_kb"}
 
 where a run is ``{"wall", "cpu", "bars"}``: wall seconds, this process's CPU seconds (every
 thread), and the bars the call returned. ``cold`` is the first call of the process (imports
-done, connections not yet open); ``runs`` follow it. RSS figures are the process's resident
-set after the imports and its peak over all calls.
+done, connections not yet open); ``warmup`` calls follow it (Python and the allocator settle
+over the first calls of any client; the harness reports them apart); ``runs`` are the timed
+calls. RSS figures are the process's resident set after the imports and its peak over all
+calls.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--url", required=True, help="the simulator's WebSocket URL")
     parser.add_argument("--symbols", required=True, type=lambda s: s.split(","))
     parser.add_argument("--bars", type=int, required=True, help="bars per symbol")
-    parser.add_argument("--runs", type=int, default=5, help="timed calls after the cold one")
+    parser.add_argument("--warmup", type=int, default=0, help="calls after the cold one, apart")
+    parser.add_argument("--runs", type=int, default=5, help="timed calls after the warm-up")
     parser.add_argument("--many", action="store_true", help="all symbols (else the first)")
     return parser.parse_args(argv)
 
@@ -87,11 +91,13 @@ def run_driver(
 
     base = maxrss_kb()
     cold = timed(call)
+    warmup = [timed(call) for _ in range(args.warmup)]
     runs = [timed(call) for _ in range(args.runs)]
     result = {
         "client": client,
         "version": version_of(distribution),
         "cold": cold,
+        "warmup": warmup,
         "runs": runs,
         "base_rss_kb": base,
         "maxrss_kb": maxrss_kb(),
