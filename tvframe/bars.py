@@ -8,7 +8,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from tvframe.protocol.messages import BarRow, Bars
+from tvframe.protocol.events import BarRow, Bars
 
 __all__ = ["BarRow", "bar_rows", "merge_bars", "row_time", "select_bars"]
 
@@ -71,17 +71,20 @@ def bar_rows(chunks: Sequence[Bars]) -> list[BarRow]:
         >>> [row[0] for row in bar_rows([bar(120.0), bar(60.0), bar(120.0)])]
         [60.0, 120.0]
     """
+    latest: dict[float, BarRow]
     if len(chunks) == 1:
         rows = chunks[0].rows()
         if _in_order(rows):
             return rows
         if len(rows) > _FEW_ROWS:
             return merge_bars(chunks).rows()
-    latest: dict[float, BarRow] = {}
-    for chunk in chunks:
-        chunk.rows_by_time(latest)
-        if len(latest) > _FEW_ROWS:
-            return merge_bars(chunks).rows()
+        latest = {row[0]: row for row in rows}
+    else:
+        latest = {}
+        for chunk in chunks:
+            chunk.rows_by_time(latest)
+            if len(latest) > _FEW_ROWS:
+                return merge_bars(chunks).rows()
     rows = list(latest.values())
     return rows if _in_order(rows) else sorted(rows, key=row_time)
 

@@ -172,6 +172,7 @@ class Bars:
             return
         for point in self._points:
             values = point.v
+            # bar_row's test inline: calling it for every update cost more than the merge.
             into[values[0]] = values if len(values) == 6 else bar_row(values)
 
     def _cols(self) -> _Columns:
