@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tvframe.errors import InvalidArgumentError
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 
 __all__ = ["BYTES_PER_BAR", "COLUMNS", "BarBuffer"]
 

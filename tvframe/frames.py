@@ -21,7 +21,7 @@ import numpy.typing as npt
 from tvframe.errors import InvalidArgumentError
 from tvframe.meta import FrameMeta, attach_meta
 from tvframe.models import SymbolInfo
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -51,7 +51,7 @@ from tvframe.loop import shared_loop
 from tvframe.meta import FrameMeta
 from tvframe.models import SymbolInfo
 from tvframe.pool import on_shared_loop
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 from tvframe.studies import IndicatorLike, check_indicators, resolve_indicators
 from tvframe.symbols import Symbol, parse_symbols
 

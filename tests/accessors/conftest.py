@@ -9,7 +9,7 @@ import pytest
 from tests.accessors.simbars import ZONE, meta_for, sim_bars, with_missing_volume
 from tvframe.accessors import register
 from tvframe.frames import bars_frame
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 
 
 @pytest.fixture(autouse=True)

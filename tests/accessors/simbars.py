@@ -13,7 +13,7 @@ import numpy as np
 
 from tvframe.meta import FrameMeta
 from tvframe.models import SymbolInfo
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 from tvframe.sim.catalogue import CATALOGUE
 from tvframe.sim.market import Market
 

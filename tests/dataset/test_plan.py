@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from tvframe.dataset.manifest import Coverage
 from tvframe.dataset.plan import Fetch, advance, earliest_next, lookahead, plan, settle
 from tvframe.intervals import parse_interval
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 
 HOUR, DAY = 3600.0, 86_400.0
 H1, D1, M1 = parse_interval("1h"), parse_interval("1d"), parse_interval("1M")

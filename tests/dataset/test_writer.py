@@ -14,7 +14,7 @@ from tvframe.dataset.layout import Dataset
 from tvframe.dataset.manifest import Coverage, Manifest, record
 from tvframe.dataset.writer import atomic_replace, read_bars, sweep, write_series
 from tvframe.errors import TvFrameError
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 
 NEW_YEAR_2025 = 1_735_689_600.0
 DAY = 86_400.0

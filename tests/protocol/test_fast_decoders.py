@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from tvframe.errors import MessageError
 from tvframe.protocol import barscan, messages
+from tvframe.protocol.events import Bars, DataUpdate, TimescaleUpdate
 from tvframe.protocol.framing import FrameDecoder, Heartbeat
-from tvframe.protocol.messages import Bars, DataUpdate, TimescaleUpdate, decode_message
+from tvframe.protocol.messages import decode_message
 from tvframe.protocol.updates import decode_du
 
 _COLS = ("index", "time", "open", "high", "low", "close", "volume")

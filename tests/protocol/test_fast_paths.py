@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tvframe.bars import bar_rows, merge_bars
-from tvframe.protocol.messages import Bars, TimescaleUpdate, decode_message
+from tvframe.protocol.events import Bars, TimescaleUpdate
+from tvframe.protocol.messages import decode_message
 
 
 def _chunk(times: list[float], tag: float = 0.0, *, as_rows: bool = False) -> Bars:

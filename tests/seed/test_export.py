@@ -26,7 +26,7 @@ from tvframe.export import (
 )
 from tvframe.frames import to_pandas, to_polars
 from tvframe.models import IndicatorData, OHLCData
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 
 WHEN = datetime(2024, 1, 1, 12, 30, 45, tzinfo=timezone.utc)
 CANDLES = [

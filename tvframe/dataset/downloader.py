@@ -47,7 +47,7 @@ from tvframe.failures import check_errors, report_failures
 from tvframe.intervals import Interval, parse_interval
 from tvframe.loop import shared_loop
 from tvframe.progress import Progress, progress_bar
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 from tvframe.symbols import Symbol, parse_symbols
 from tvframe.times import TimeLike
 

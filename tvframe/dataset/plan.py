@@ -22,7 +22,7 @@ from tvframe.bars import select_bars
 from tvframe.dataset.manifest import Coverage
 from tvframe.errors import InvalidArgumentError
 from tvframe.intervals import Interval
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 from tvframe.times import TimeLike, to_epoch
 
 __all__ = [

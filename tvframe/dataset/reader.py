@@ -21,7 +21,7 @@ from tvframe.errors import InvalidArgumentError
 from tvframe.frames import COLUMNS, PRICE_COLUMNS, bars_frame, check_backend
 from tvframe.intervals import Interval, parse_interval
 from tvframe.meta import FrameMeta
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 from tvframe.symbols import Symbol, parse_symbols
 from tvframe.times import TimeLike
 

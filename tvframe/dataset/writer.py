@@ -27,7 +27,7 @@ import numpy as np
 from tvframe.bars import merge_bars, select_bars
 from tvframe.dataset.layout import Dataset
 from tvframe.frames import PRICE_COLUMNS
-from tvframe.protocol.messages import Bars
+from tvframe.protocol.events import Bars
 
 if TYPE_CHECKING:
     import pyarrow as pa

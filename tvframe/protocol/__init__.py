@@ -9,14 +9,7 @@ Example:
 """
 
 from tvframe.protocol.connection import Connection
-from tvframe.protocol.framing import (
-    FrameDecoder,
-    Heartbeat,
-    encode_frame,
-    encode_heartbeat,
-    utf16_len,
-)
-from tvframe.protocol.messages import (
+from tvframe.protocol.events import (
     NA,
     Bars,
     CriticalErrorEvent,
@@ -41,10 +34,15 @@ from tvframe.protocol.messages import (
     TickmarkUpdate,
     TimescaleUpdate,
     UnknownMessage,
-    decode_message,
-    encode_message,
-    symbol_descriptor,
 )
+from tvframe.protocol.framing import (
+    FrameDecoder,
+    Heartbeat,
+    encode_frame,
+    encode_heartbeat,
+    utf16_len,
+)
+from tvframe.protocol.messages import decode_message, encode_message, symbol_descriptor
 
 __all__ = [
     "NA",

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from tvframe.errors import MessageError
+from tvframe.protocol.events import Event
 from tvframe.protocol.framing import (
     DEFAULT_MAX_BUFFER,
     DEFAULT_MAX_MESSAGE,
     FrameDecoder,
     Heartbeat,
 )
-from tvframe.protocol.messages import Event, decode_message, encode_message
+from tvframe.protocol.messages import decode_message, encode_message
 
 __all__ = ["Connection"]
 

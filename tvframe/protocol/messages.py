@@ -22,7 +22,6 @@ from tvframe.errors import MessageError
 from tvframe.protocol.barscan import MIN_SCAN_CHARS, find_unread, scan_payload
 from tvframe.protocol.events import (
     NA,
-    BarRow,
     Bars,
     CriticalErrorEvent,
     DataUpdate,
@@ -51,36 +50,7 @@ from tvframe.protocol.events import (
 from tvframe.protocol.framing import encode_frame
 from tvframe.protocol.updates import DU_PREFIX, decode_du
 
-__all__ = [
-    "NA",
-    "BarRow",
-    "Bars",
-    "CriticalErrorEvent",
-    "DataUpdate",
-    "Event",
-    "Hello",
-    "ProtocolErrorEvent",
-    "QuoteCompleted",
-    "QuoteData",
-    "SeriesCompleted",
-    "SeriesData",
-    "SeriesErrorEvent",
-    "SeriesLoading",
-    "SeriesTimeframe",
-    "StudyCompleted",
-    "StudyDeleted",
-    "StudyErrorEvent",
-    "StudyLoading",
-    "StudyPoints",
-    "SymbolErrorEvent",
-    "SymbolResolved",
-    "TickmarkUpdate",
-    "TimescaleUpdate",
-    "UnknownMessage",
-    "decode_message",
-    "encode_message",
-    "symbol_descriptor",
-]
+__all__ = ["decode_message", "encode_message", "symbol_descriptor"]
 
 
 # --- shape checks ---------------------------------------------------------------------
