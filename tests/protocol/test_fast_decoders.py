@@ -101,7 +101,9 @@ def test_a_big_history_is_scanned_and_equals_the_json_decode() -> None:
         payload = _history(_points(800, width))
         assert len(payload) >= barscan.MIN_SCAN_CHARS
         span = barscan.find_bars(payload)
-        assert span is not None and barscan.scan_bars(payload[span[0] : span[1]]) is not None
+        assert span is not None
+        cut = barscan.cut_bars(payload, *span)
+        assert cut is not None and cut.count == 800 and cut.width == width
         scanned, reference = _both(payload)
         assert scanned == reference
         assert scanned["series"][0]["bars"]["index"][:2] == [-800, -799]
@@ -109,8 +111,10 @@ def test_a_big_history_is_scanned_and_equals_the_json_decode() -> None:
 
 def test_the_bars_end_is_found_from_the_time_scale_and_checked() -> None:
     history = _history(_points(800))
-    start, end, _ = barscan.scan_payload(history) or (0, 0, None)
-    assert (start, end) == barscan.find_bars(history) == barscan.find_bars(history, quick=True)
+    cut = barscan.cut_payload(history)
+    assert cut is not None
+    span = (cut.start, cut.end)
+    assert span == barscan.find_bars(history) == barscan.find_bars(history, quick=True)
     # A study array between the bars and the time scale: the quick end is the study's, that
     # span is refused, and the forward search finds the bars' own end.
     study = ',"st1":{"st":[{"i":0,"v":[60.0,1.5]}],"t":"s1"}'
@@ -119,9 +123,9 @@ def test_the_bars_end_is_found_from_the_time_scale_and_checked() -> None:
     quick = barscan.find_bars(with_study, quick=True)
     forward = barscan.find_bars(with_study)
     assert quick is not None and forward is not None and quick[1] > forward[1]
-    assert barscan.scan_bars(with_study[quick[0] : quick[1]]) is None
-    scanned = barscan.scan_payload(with_study)
-    assert scanned is not None and scanned[:2] == forward
+    assert barscan.cut_bars(with_study, *quick) is None
+    scanned = barscan.cut_payload(with_study)
+    assert scanned is not None and (scanned.start, scanned.end) == forward
     event, reference = _both(with_study)
     assert event == reference
     # Without a time scale there is no quick end; the forward search alone decides.
@@ -196,6 +200,10 @@ def test_number_spellings_json_refuses_are_read_as_the_numbers_they_spell(
     [
         lambda t: t.replace('"marks":[[30,', '"marks":[["30",', 1),  # a string among the marks
         lambda t: t.replace('"changes":[0.0,', '"changes":[0.0,]', 1),  # a broken array
+        # A stray array after the marks: the search back from the end would take both.
+        lambda t: t.replace('],"index_diff"', '],[[1]],"index_diff"', 1),
+        lambda t: t.replace('"index_diff":[]', '"index_diff":[[1]]', 1),  # a later `]]`
+        lambda t: t.replace('"marks":[[30,', '"marks":[[[30],', 1),  # marks nested deeper
         lambda t: t.replace('"index":7', '"index":"7"'),  # a bad field that is read
         lambda t: t.replace('"sds_1":{', '"sds_1":[', 1),  # a series that is not an object
         lambda t: t[:-2],  # truncated JSON
@@ -226,6 +234,14 @@ def test_unread_arrays_are_skipped_only_when_they_hold_numbers() -> None:
     text = '{"changes":[1.0,"x"],"marks":[[30,1,0],[30,2,1]]}'
     assert [text[a:b] for a, b in barscan.find_unread(text, 0)] == ["[[30,1,0],[30,2,1]]"]
     assert barscan.find_unread('{"marks":[[1,[2]]}', 0) == []  # unbalanced: left to JSON
+    # Searched back from the end, the marks' `]]` is the last one; where it is not, the
+    # candidate fails the shape check and the forward search decides.
+    later = '{"marks":[[30,1,0]],"index_diff":[[2,3]]}'
+    assert [later[a:b] for a, b in barscan.find_unread(later, 0)] == ["[[30,1,0]]"]
+    # Two arrays one after the other are not one array of arrays.
+    assert barscan.find_unread('{"marks":[[1],[2]],[[3]]}', 0) == [(9, 18)]
+    assert barscan.find_unread('{"marks":[[1],[2]],[[3]}', 0) == [(9, 18)]
+    assert barscan.find_unread('{"marks":[],"x":1}', 0) == []  # empty: nothing to skip
 
 
 def _numbers(int_bound: int, min_size: int) -> st.SearchStrategy[list[float]]:

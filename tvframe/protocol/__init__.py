@@ -42,7 +42,14 @@ from tvframe.protocol.framing import (
     encode_heartbeat,
     utf16_len,
 )
-from tvframe.protocol.messages import decode_message, encode_message, symbol_descriptor
+from tvframe.protocol.messages import (
+    PendingBars,
+    decode_message,
+    encode_message,
+    join_message,
+    split_message,
+    symbol_descriptor,
+)
 
 __all__ = [
     "NA",
@@ -54,6 +61,7 @@ __all__ = [
     "FrameDecoder",
     "Heartbeat",
     "Hello",
+    "PendingBars",
     "ProtocolErrorEvent",
     "QuoteCompleted",
     "QuoteData",
@@ -76,6 +84,8 @@ __all__ = [
     "encode_frame",
     "encode_heartbeat",
     "encode_message",
+    "join_message",
+    "split_message",
     "symbol_descriptor",
     "utf16_len",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import reprlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy.typing as npt
 import orjson
 
 from tvframe.errors import MessageError
-from tvframe.protocol.barscan import MIN_SCAN_CHARS, find_unread, scan_payload
+from tvframe.protocol.barscan import MIN_SCAN_CHARS, BarText, cut_payload, find_unread
 from tvframe.protocol.events import (
     NA,
     Bars,
@@ -50,7 +51,14 @@ from tvframe.protocol.events import (
 from tvframe.protocol.framing import encode_frame
 from tvframe.protocol.updates import DU_PREFIX, decode_du
 
-__all__ = ["decode_message", "encode_message", "symbol_descriptor"]
+__all__ = [
+    "PendingBars",
+    "decode_message",
+    "encode_message",
+    "join_message",
+    "split_message",
+    "symbol_descriptor",
+]
 
 
 # --- shape checks ---------------------------------------------------------------------
@@ -373,6 +381,26 @@ _DECODERS: dict[str, Callable[[list[Any]], Event]] = {
 _BAR_METHODS = frozenset({"timescale_update", "du"})
 
 
+@dataclass(slots=True)
+class PendingBars:
+    """A big bar message decoded all but its bar numbers, which are still text.
+
+    ``text.parse()`` (:meth:`~tvframe.protocol.barscan.BarText.parse`) may run on any thread;
+    :func:`join_message` then makes the event. Used once: joining fills ``holder``.
+
+    Attributes:
+        payload: the message as received.
+        text: its bar array, cut out and checked.
+        message: the rest of the payload as JSON, the bars' ``"s"`` None.
+        holder: the object in ``message`` whose ``"s"`` the bars fill.
+    """
+
+    payload: str
+    text: BarText
+    message: dict[str, Any]
+    holder: dict[str, Any]
+
+
 def decode_message(payload: str) -> Event:
     """Decode one framed payload (not a heartbeat) into an event.
 
@@ -386,15 +414,54 @@ def decode_message(payload: str) -> Event:
         >>> decode_message('{"m":"quote_completed","p":["qs_1","NASDAQ:AAPL"]}')
         QuoteCompleted(session='qs_1', key='NASDAQ:AAPL')
     """
-    if len(payload) < MIN_SCAN_CHARS and payload.startswith(DU_PREFIX):
-        # A live bar update (decode_du leaves study points to the JSON path).
-        update = decode_du(payload)
-        if update is not None:
-            return update
-    if len(payload) >= MIN_SCAN_CHARS:
-        scanned = _scanned_bars_message(payload)
-        if scanned is not None:
-            return _decode(scanned, payload)
+    found = split_message(payload)
+    if isinstance(found, PendingBars):
+        return join_message(found, found.text.parse())
+    return found
+
+
+def split_message(payload: str) -> Event | PendingBars:
+    """:func:`decode_message`, except that a big bar message comes back as
+    :class:`PendingBars`, its numbers left to parse where the caller likes.
+
+    Raises:
+        MessageError: as :func:`decode_message`.
+
+    Example:
+        >>> bars = ",".join(f'{{"i":{i},"v":[{i * 60}.0,1,2,0.5,1.5,10]}}' for i in range(600))
+        >>> found = split_message(
+        ...     f'{{"m":"timescale_update","p":["cs_1",{{"sds_1":{{"s":[{bars}],"t":"s1"}}}}]}}'
+        ... )
+        >>> found.text.count, join_message(found, found.text.parse()).series[0].bars.close[-1]
+        (600, np.float64(1.5))
+    """
+    if len(payload) < MIN_SCAN_CHARS:
+        if payload.startswith(DU_PREFIX):
+            # A live bar update (decode_du leaves study points to the JSON path).
+            update = decode_du(payload)
+            if update is not None:
+                return update
+    else:
+        pending = _pending_bars(payload)
+        if pending is not None:
+            return pending
+    return _decode_json(payload)
+
+
+def join_message(pending: PendingBars, columns: list[npt.NDArray[Any]] | None) -> Event:
+    """The event of ``pending`` once its numbers are parsed (``pending.text.parse()``);
+    ``columns=None`` (they were not all numbers) decodes the whole payload as JSON.
+
+    Raises:
+        MessageError: as :func:`decode_message`.
+    """
+    if columns is None:
+        return _decode_json(pending.payload)
+    pending.holder["s"] = Bars(*columns)
+    return _decode(pending.message, pending.payload)
+
+
+def _decode_json(payload: str) -> Event:
     try:
         obj = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
@@ -402,16 +469,14 @@ def decode_message(payload: str) -> Event:
     return _decode(obj, payload)
 
 
-def _scanned_bars_message(payload: str) -> dict[str, Any] | None:
-    """The payload as JSON with its one bar array already in columns (a :class:`Bars` in
-    place of the series' ``"s"`` list), or None when the payload is not that simple case."""
-    scanned = scan_payload(payload)
-    if scanned is None:
+def _pending_bars(payload: str) -> PendingBars | None:
+    """The payload cut in two, its one bar array (checked, not parsed) and the rest as JSON
+    (the series' ``"s"`` None), or None when the payload is not that simple case."""
+    text = cut_payload(payload)
+    if text is None:
         return None
-    start, end, columns = scanned
-    bars = Bars(*columns)
-    pieces, at = [payload[:start], "null"], end
-    for first, last in find_unread(payload, end):
+    pieces, at = [payload[: text.start], "null"], text.end
+    for first, last in find_unread(payload, text.end):
         pieces += [payload[at:first], "[]"]
         at = last
     pieces.append(payload[at:])
@@ -431,8 +496,7 @@ def _scanned_bars_message(payload: str) -> dict[str, Any] | None:
     ]  # fmt: skip
     if len(holders) != 1:
         return None
-    holders[0]["s"] = bars
-    return obj
+    return PendingBars(payload, text, obj, holders[0])
 
 
 def _decode(obj: Any, payload: str) -> Event:
