@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import contextvars
 import enum
+import functools
 import logging
 import math
 import os
@@ -21,6 +22,7 @@ import secrets
 import string
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -31,6 +33,7 @@ from pydantic import SecretStr
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame
 
+from tvframe.barparser import BarParser
 from tvframe.bars import merge_bars, select_bars
 from tvframe.errors import (
     AuthError,
@@ -56,6 +59,7 @@ from tvframe.protocol import (
     DataUpdate,
     Event,
     Hello,
+    PendingBars,
     ProtocolErrorEvent,
     SeriesCompleted,
     SeriesErrorEvent,
@@ -114,6 +118,8 @@ _ID_ALPHABET = string.ascii_lowercase
 _AUTH_REASONS = ("bad auth token", "banned", "user connections limit reached")
 
 _T = TypeVar("_T")
+# Bar arrays parsing at once before the reader stops reading (a bound on memory).
+_MAX_PARSING = 32
 
 # The timeout of the call in progress in this task (Client.history(timeout=)), else None.
 _call_timeout: contextvars.ContextVar[float | None] = contextvars.ContextVar(
@@ -418,6 +424,8 @@ class Client(AsyncClosing):
         self._routes: dict[str, Route] = {}
         self._failure: TvFrameError | None = None
         self._pending_error: TvFrameError | None = None
+        # Big bar arrays are parsed there, off the loop thread (made at the first one).
+        self._parser: BarParser | None = None
         #: How many times the socket was re-established.
         self.reconnects = 0
         self.state = ClientState.NEW
@@ -439,7 +447,9 @@ class Client(AsyncClosing):
         return self.state is ClientState.OPEN and self._failure is None
 
     def _new_protocol(self) -> Connection:
-        return Connection(self._max_message, max(DEFAULT_MAX_BUFFER, 2 * self._max_message))
+        return Connection(
+            self._max_message, max(DEFAULT_MAX_BUFFER, 2 * self._max_message), defer_bars=True
+        )
 
     # --- connection ------------------------------------------------------------------
 
@@ -527,6 +537,8 @@ class Client(AsyncClosing):
                 await asyncio.wait_for(asyncio.shield(self._reader), 5)
             except asyncio.TimeoutError:
                 self._reader.cancel()
+        if self._parser is not None:
+            self._parser.close()  # its jobs take milliseconds
 
     # --- transport -------------------------------------------------------------------
 
@@ -569,17 +581,25 @@ class Client(AsyncClosing):
         task = asyncio.current_task()
         assert task is not None
         watchdog = Watchdog(task, self.heartbeat_timeout)
+        conn = self._conn
+        parsing: deque[asyncio.Future[Any]] = deque()
         try:
             while True:
                 frame = await ws.recv()
                 if not isinstance(frame, str):
                     raise ProtocolError("the server sent a binary frame; TradingView sends text")
-                self._conn.receive(frame)
+                conn.receive(frame)
                 # Fed once the frame is decoded: silence is time spent waiting, not decoding.
                 watchdog.feed()
+                parsing.extend(self._parse(conn, job) for job in conn.jobs())
                 await self._flush()
-                for event in self._conn.events():
+                for event in conn.events():
                     self._dispatch(event)
+                while parsing and parsing[0].done():
+                    parsing.popleft()
+                if len(parsing) >= _MAX_PARSING:
+                    # Back-pressure: the socket is read on once the oldest parse is done.
+                    await asyncio.wait([parsing[0]])
         except asyncio.CancelledError:
             if not watchdog.fired:
                 raise
@@ -598,12 +618,34 @@ class Client(AsyncClosing):
             error = WebSocketException(f"socket error: {exc}")
         finally:
             watchdog.stop()
+        if parsing:
+            # What arrived before the end is delivered before the end is reported.
+            await asyncio.wait(parsing)
         if isinstance(error, TvTimeoutError):
             # A silent peer will not answer a closing handshake either: drop the socket.
             ws.transport.abort()
         else:
             await ws.close()
         self._lost(error, ws)
+
+    def _parse(self, conn: Connection, job: PendingBars) -> asyncio.Future[Any]:
+        """Parse ``job``'s bar numbers on the worker thread; its events follow once done."""
+        if self._parser is None:
+            self._parser = BarParser(asyncio.get_running_loop())
+        future = self._parser.parse(job.text)
+        future.add_done_callback(functools.partial(self._parsed, conn, job))
+        return future
+
+    def _parsed(self, conn: Connection, job: PendingBars, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            logger.warning("parsing bars on a worker thread failed (%r); decoding as JSON", error)
+        conn.resolve(job, None if error is not None else future.result())
+        if conn is self._conn:
+            for event in conn.events():
+                self._dispatch(event)
 
     def _dispatch(self, event: Event) -> None:
         # Routed events (nearly all) first; decoding guarantees a session is a str.
