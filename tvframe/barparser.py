@@ -80,32 +80,40 @@ class BarParser:
             self._thread = None
 
     def _run(self) -> None:
-        stop = False
-        while not stop:
-            self._idle = True
-            first = self._jobs.get()
-            self._idle = False
-            if first is None:
-                return
-            batch = [first]
-            while True:
-                try:
-                    job = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                batch.append(job)
-            self._taken.set()
+        while self._next_batch():
+            pass
+
+    def _next_batch(self) -> bool:
+        """Wait for jobs and parse every one waiting; False once told to stop. (A function of
+        its own: nothing holds a batch's text or columns while the worker waits.)"""
+        self._idle = True
+        first = self._jobs.get()
+        self._idle = False
+        if first is None:
+            return False
+        batch = [first]
+        while True:
             try:
-                outcome: list[Columns] | BaseException = parse_texts([text for text, _ in batch])
-            except Exception as exc:  # handed to each waiter, who falls back to JSON
-                outcome = exc
-            try:
-                self._loop.call_soon_threadsafe(_settle, [f for _, f in batch], outcome)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                logger.debug("bar arrays parsed after their loop closed were dropped")
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                self._parse_batch(batch)
+                return False
+            batch.append(job)
+        self._taken.set()
+        self._parse_batch(batch)
+        return True
+
+    def _parse_batch(self, batch: list[_Job]) -> None:
+        try:
+            outcome: list[Columns] | BaseException = parse_texts([text for text, _ in batch])
+        except Exception as exc:  # handed to each waiter, who falls back to JSON
+            outcome = exc
+        try:
+            self._loop.call_soon_threadsafe(_settle, [f for _, f in batch], outcome)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            logger.debug("bar arrays parsed after their loop closed were dropped")
 
 
 def _settle(futures: list[asyncio.Future[Columns]], outcome: list[Columns] | BaseException) -> None:

@@ -22,7 +22,6 @@ import secrets
 import string
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -582,7 +581,8 @@ class Client(AsyncClosing):
         assert task is not None
         watchdog = Watchdog(task, self.heartbeat_timeout)
         conn = self._conn
-        parsing: deque[asyncio.Future[Any]] = deque()
+        # Parses not done yet; a done one leaves at once (nothing keeps its columns alive).
+        parsing: set[asyncio.Future[Any]] = set()
         try:
             while True:
                 frame = await ws.recv()
@@ -591,15 +591,13 @@ class Client(AsyncClosing):
                 conn.receive(frame)
                 # Fed once the frame is decoded: silence is time spent waiting, not decoding.
                 watchdog.feed()
-                parsing.extend(self._parse(conn, job) for job in conn.jobs())
+                self._parse_jobs(conn, parsing)
                 await self._flush()
                 for event in conn.events():
                     self._dispatch(event)
-                while parsing and parsing[0].done():
-                    parsing.popleft()
                 if len(parsing) >= _MAX_PARSING:
-                    # Back-pressure: the socket is read on once the oldest parse is done.
-                    await asyncio.wait([parsing[0]])
+                    # Back-pressure: the socket is read on once a parse is done.
+                    await asyncio.wait(parsing, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             if not watchdog.fired:
                 raise
@@ -628,13 +626,16 @@ class Client(AsyncClosing):
             await ws.close()
         self._lost(error, ws)
 
-    def _parse(self, conn: Connection, job: PendingBars) -> asyncio.Future[Any]:
-        """Parse ``job``'s bar numbers on the worker thread; its events follow once done."""
-        if self._parser is None:
-            self._parser = BarParser(asyncio.get_running_loop())
-        future = self._parser.parse(job.text)
-        future.add_done_callback(functools.partial(self._parsed, conn, job))
-        return future
+    def _parse_jobs(self, conn: Connection, parsing: set[asyncio.Future[Any]]) -> None:
+        """Parse the bar numbers ``conn`` left on the worker thread; each job's events follow
+        once it is done. (A function of its own: no reader's local keeps a job alive.)"""
+        for job in conn.jobs():
+            if self._parser is None:
+                self._parser = BarParser(asyncio.get_running_loop())
+            future = self._parser.parse(job.text)
+            future.add_done_callback(functools.partial(self._parsed, conn, job))
+            parsing.add(future)
+            future.add_done_callback(parsing.discard)
 
     def _parsed(self, conn: Connection, job: PendingBars, future: asyncio.Future[Any]) -> None:
         if future.cancelled():
