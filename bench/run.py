@@ -463,20 +463,23 @@ def targets(results: Results) -> list[str]:
         ours = case.pop(TVFRAME, None)
         return {} if ours is None else {name: value / ours for name, value in case.items()}
 
-    for symbols, what, needed in (
-        (1, f"history 5 000 bars >= {HISTORY_TARGET:.0f}x every peer", HISTORY_TARGET),
-        (50, f"50 x 5 000 >= {MANY_TARGET:.0f}x the fastest peer", MANY_TARGET),
+    # The issue measures 50 x 5 000 by wall time (one call, the peers' loops): tvframe
+    # spends more CPU than wall there (its parse runs on a second thread), so its CPU ratio
+    # is shown for information, not judged.
+    for symbols, what, needed, judged in (
+        (1, f"history 5 000 bars >= {HISTORY_TARGET:.0f}x every peer", HISTORY_TARGET, "wall cpu"),
+        (50, f"50 x 5 000 >= {MANY_TARGET:.0f}x the fastest peer", MANY_TARGET, "wall"),
     ):
         for key in ("wall", "cpu"):
             ratios = speedups(symbols, 5000, key)
             if ratios:
                 # Against every peer = against the fastest one, the smallest ratio.
                 worst = min(ratios, key=ratios.__getitem__)
-                lines.append(
-                    _verdict(
-                        f"{what} ({key})", ratios[worst], needed, f"vs {worst}; " + _list(ratios)
-                    )
-                )
+                detail = f"vs {worst}; " + _list(ratios)
+                if key in judged.split():
+                    lines.append(_verdict(f"{what} ({key})", ratios[worst], needed, detail))
+                else:
+                    lines.append(f"INFO    {what} ({key}, not a target): {detail}")
     captured = [d for d in results.decode if d["corpus"] == "captures"] or results.decode
     for d in captured:
         lines.append(
