@@ -614,6 +614,8 @@ class Client(AsyncClosing):
             error = exc
         except OSError as exc:
             error = WebSocketException(f"socket error: {exc}")
+        except Exception as exc:  # a bug of tvframe's: fail the callers instead of hanging them
+            error = self._internal_error(exc)
         finally:
             watchdog.stop()
         if parsing:
@@ -643,10 +645,22 @@ class Client(AsyncClosing):
         error = future.exception()
         if error is not None:
             logger.warning("parsing bars on a worker thread failed (%r); decoding as JSON", error)
-        conn.resolve(job, None if error is not None else future.result())
-        if conn is self._conn:
-            for event in conn.events():
-                self._dispatch(event)
+        try:
+            conn.resolve(job, None if error is not None else future.result())
+            if conn is self._conn:
+                for event in conn.events():
+                    self._dispatch(event)
+        except Exception as exc:  # as in the reader: the socket goes, the callers hear why
+            self._pending_error = self._internal_error(exc)
+            if conn is self._conn and self._ws is not None:
+                self._ws.transport.abort()
+
+    def _internal_error(self, exc: Exception) -> TvFrameError:
+        logger.error("tvframe failed on a message from %s", self._host, exc_info=exc)
+        return TvFrameError(
+            f"tvframe failed on a message from {self._host} ({exc!r}) and dropped the "
+            "connection; this is a bug of tvframe's, please report it"
+        )
 
     def _dispatch(self, event: Event) -> None:
         # Routed events (nearly all) first; decoding guarantees a session is a str.

@@ -14,7 +14,8 @@ import pytest
 
 from tvframe import Client, barparser, client
 from tvframe.barparser import BarParser
-from tvframe.protocol import barscan
+from tvframe.errors import TvFrameError
+from tvframe.protocol import Connection, barscan
 from tvframe.sim import SimHandle
 from tvframe.sim.catalogue import find_symbol
 
@@ -102,3 +103,22 @@ async def test_the_parser_settles_every_future_of_a_batch_and_joins() -> None:
     assert results[1] is None
     assert [r[5].tolist() for r in (results[0], results[2]) if r is not None] == [[1.5], [2.5]]
     parser.close()  # twice is fine
+
+
+@pytest.mark.parametrize("where", ["receive", "resolve"])
+async def test_a_bug_while_reading_fails_the_call_at_once_instead_of_hanging(
+    sim: SimHandle, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    original = getattr(Connection, where)
+
+    def broken(self: Connection, *args: Any) -> Any:
+        if where == "resolve" or "timescale_update" in args[0]:
+            raise ValueError("a bug")
+        return original(self, *args)
+
+    monkeypatch.setattr(Connection, where, broken)
+    async with Client(sim.url, timeout=60, reconnect=False) as c:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TvFrameError, match=r"ValueError\('a bug'\).*bug of tvframe's"):
+            await c.history("NASDAQ:AAPL", "1m", 5000)
+        assert asyncio.get_running_loop().time() - started < 30  # not the call's timeout
