@@ -230,10 +230,10 @@ def cut_bars(payload: str, start: int, end: int) -> BarText | None:
         >>> cut_bars('[{"i":0,"v":[60.0,1,2]}]', 0, 24) is None
         True
     """
-    array = payload[start:end]
-    if len(array) < 4 or not array.isascii():
+    inside = payload[start + 1 : end - 1]  # a slice knows at once whether it is ASCII
+    if len(inside) < 2 or not inside.isascii():
         return None
-    body = array[1:-1].encode("ascii")
+    body = inside.encode("ascii")
     found = _shape(body.translate(None, _NUMBER))
     if found is None:
         return None
