@@ -29,7 +29,6 @@ from tvframe.protocol.framing import (
 )
 from tvframe.protocol.messages import (
     PendingBars,
-    decode_message,
     encode_message,
     join_message,
     split_message,
@@ -84,15 +83,14 @@ class Connection:
         Raises:
             FramingError: the framing is broken; the connection must be dropped.
         """
-        decode = split_message if self._defer else decode_message
         for item in self._decoder.feed(text):
             if isinstance(item, Heartbeat):
                 self._echoes.append(item.frame)
                 self._add(item)
                 continue
             try:
-                found = decode(item)
-                if isinstance(found, PendingBars) and len(found.text.rows) < DEFER_MIN_BYTES:
+                found = split_message(item)
+                if isinstance(found, PendingBars) and not self._deferred(found):
                     found = join_message(found, found.text.parse())
             except MessageError as exc:
                 self._skip(exc)
@@ -100,6 +98,9 @@ class Connection:
             if isinstance(found, PendingBars):
                 self._jobs.append(found)
             self._add(found)
+
+    def _deferred(self, pending: PendingBars) -> bool:
+        return self._defer and len(pending.text.rows) >= DEFER_MIN_BYTES
 
     def _add(self, item: Event | PendingBars) -> None:
         if self._queue or isinstance(item, PendingBars):
