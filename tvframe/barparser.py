@@ -18,18 +18,13 @@ import asyncio
 import logging
 import queue
 import threading
-from typing import Any
 
-import numpy as np
+from tvframe.protocol.barscan import BarText, Columns, parse_texts
 
-from tvframe.protocol.barscan import BarText, parse_texts
-
-__all__ = ["BarParser", "Columns"]
+__all__ = ["BarParser"]
 
 logger = logging.getLogger(__name__)
 
-#: Parsed columns (index, time, open, high, low, close, volume), or None: not all numbers.
-Columns = list[np.ndarray[Any, Any]] | None
 _Job = tuple[BarText, "asyncio.Future[Columns]"]
 #: Longest the loop thread waits for an idle worker to take a job (it takes ~0.1 ms).
 _HANDOVER_TIMEOUT = 0.005

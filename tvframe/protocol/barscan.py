@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "MIN_SCAN_CHARS",
     "BarText",
+    "Columns",
     "cut_bars",
     "cut_payload",
     "find_bars",
@@ -49,6 +50,10 @@ _NUMBER_LIST = _NUMBER + b","
 _BLOCK_BYTES = 1 << 20
 _COLUMNS = ("index", "time", "open", "high", "low", "close", "volume")
 
+#: A parse's result: the columns (index, time, open, high, low, close, volume), or None when
+#: a field is not a number.
+Columns = list[np.ndarray[Any, Any]] | None
+
 
 @dataclass(frozen=True, slots=True)
 class BarText:
@@ -71,7 +76,7 @@ class BarText:
     width: int
     count: int
 
-    def parse(self) -> list[np.ndarray[Any, Any]] | None:
+    def parse(self) -> Columns:
         """The columns (index, time, open, high, low, close, volume), or None when a field is
         not a number (the caller then decodes the payload as JSON). Volume is NaN for
         5-value bars.
@@ -108,7 +113,7 @@ def find_bars(payload: str, *, quick: bool = False) -> tuple[int, int] | None:
     return None if end < 0 else (start, end + 2)
 
 
-def parse_texts(texts: Sequence[BarText]) -> list[list[np.ndarray[Any, Any]] | None]:
+def parse_texts(texts: Sequence[BarText]) -> list[Columns]:
     """:meth:`BarText.parse` of each of ``texts``, in one Arrow parse per width: a reader that
     parses on another thread waits for the GIL once per batch, not once per array.
 
@@ -119,7 +124,7 @@ def parse_texts(texts: Sequence[BarText]) -> list[list[np.ndarray[Any, Any]] | N
         >>> parse_texts([a, BarText(0, 0, b",x,1,2,3,4,5\\n", 5, 1)])[1] is None
         True
     """
-    results: list[list[np.ndarray[Any, Any]] | None] = [None] * len(texts)
+    results: list[Columns] = [None] * len(texts)
     for width in sorted({text.width for text in texts}):
         group = [i for i, text in enumerate(texts) if text.width == width]
         joined = _parse_rows(
@@ -251,7 +256,7 @@ def _shape(skeleton: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _parse_rows(rows: bytes, width: int, count: int) -> list[np.ndarray[Any, Any]] | None:
+def _parse_rows(rows: bytes, width: int, count: int) -> Columns:
     """Columns of ``count`` rows ``,index,v1,…``; None if a field is not a number (or is
     missing)."""
     import pyarrow as pa

@@ -17,9 +17,8 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-import numpy.typing as npt
-
 from tvframe.errors import MessageError
+from tvframe.protocol.barscan import Columns
 from tvframe.protocol.events import Event
 from tvframe.protocol.framing import (
     DEFAULT_MAX_BUFFER,
@@ -120,7 +119,7 @@ class Connection:
         jobs, self._jobs = self._jobs, []
         return jobs
 
-    def resolve(self, job: PendingBars, columns: list[npt.NDArray[Any]] | None) -> None:
+    def resolve(self, job: PendingBars, columns: Columns) -> None:
         """Hand back ``job.text.parse()``'s result (None: not all numbers; the message is then
         decoded as JSON). Its event, and those behind it, become ready for :meth:`events`."""
         try:

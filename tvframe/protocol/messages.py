@@ -20,7 +20,7 @@ import numpy.typing as npt
 import orjson
 
 from tvframe.errors import MessageError
-from tvframe.protocol.barscan import MIN_SCAN_CHARS, BarText, cut_payload, find_unread
+from tvframe.protocol.barscan import MIN_SCAN_CHARS, BarText, Columns, cut_payload, find_unread
 from tvframe.protocol.events import (
     NA,
     Bars,
@@ -448,7 +448,7 @@ def split_message(payload: str) -> Event | PendingBars:
     return _decode_json(payload)
 
 
-def join_message(pending: PendingBars, columns: list[npt.NDArray[Any]] | None) -> Event:
+def join_message(pending: PendingBars, columns: Columns) -> Event:
     """The event of ``pending`` once its numbers are parsed (``pending.text.parse()``);
     ``columns=None`` (they were not all numbers) decodes the whole payload as JSON.
 
