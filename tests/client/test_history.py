@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import string
 import warnings
 
 import numpy as np
@@ -174,3 +176,13 @@ def test_client_cannot_be_reopened(sim: SimHandle) -> None:
 def test_url_must_be_a_websocket_url() -> None:
     with pytest.raises(InvalidArgumentError, match="http://x"):
         Client("http://x")
+
+
+def test_session_ids_are_the_prefix_and_twelve_lowercase_letters() -> None:
+    from tvframe.client import new_id
+
+    ids = {new_id("cs_") for _ in range(2000)}
+    assert len(ids) == 2000  # no repeats
+    assert all(re.fullmatch(r"cs_[a-z]{12}", i) for i in ids)
+    # Every letter turns up: the bytes are spread over the whole alphabet.
+    assert set("".join(i[3:] for i in ids)) == set(string.ascii_lowercase)
